@@ -1,0 +1,93 @@
+// What every command shares: the global options, the bootstrap levels, and the runtime a command
+// runs against. A command declares how much of the container it needs; `m --version` and
+// `m completions` need nothing and never open a database.
+#pragma once
+
+#include "m/core/database.hpp"
+#include "m/core/doctype.hpp"
+#include "m/core/service.hpp"
+#include "m/core/settings.hpp"
+#include "m/core/values.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace m::commands {
+
+/// How much bootstrap a command needs.
+enum class Needs {
+    none,     ///< nothing: no project, no services
+    settings, ///< the project's settings and DocType metadata
+    database, ///< + the database service, started
+    full,     ///< + every configured service (later: queue, cache, bus)
+};
+
+struct GlobalOptions {
+    std::string project;
+    std::string config;
+    int verbose = 0;
+    int quiet = 0;
+    bool json = false;
+};
+
+/// The bootstrapped container and what was loaded to build it. Destroying it stops every service
+/// in reverse order.
+struct Runtime {
+    core::Settings settings;
+    std::vector<std::string> apps;
+    core::MetaRegistry meta;
+    core::Container container;
+    core::Database* database = nullptr;
+
+    core::Database& db() const;
+};
+
+/// Thrown by a command to exit with a specific code and no message (`migrate --check` → 3).
+struct ExitCode {
+    int code;
+};
+
+/// Loads settings for the global options (flags beat env beat file).
+core::Settings load_settings_for(const GlobalOptions& options);
+
+/// Builds the runtime up to `needs` (composition root). Throws core::Error.
+std::unique_ptr<Runtime> bootstrap(const GlobalOptions& options, Needs needs);
+
+/// Creates the database adapter for a URL (postgres:// | sqlite://), not started.
+std::unique_ptr<core::Database> make_database(const core::Settings& settings);
+
+/// Prints a JSON value on stdout (one line).
+void print_json(const core::Json& value);
+
+/// One entry of the command table.
+struct Command {
+    const char* name;
+    const char* help;
+    Needs needs;
+    void (*add)(CLI::App& command, const GlobalOptions& options, Needs needs);
+};
+
+/// Every top-level command, in help order.
+const std::vector<Command>& command_table();
+
+/// Builds the whole `m` command tree on `app` (used by main and by the completion generator).
+void build_cli(CLI::App& app, GlobalOptions& options);
+
+/// Shell completion script for the tree of `app`: "bash", "zsh" or "fish".
+std::string completion_script(const CLI::App& app, const std::string& shell);
+
+// The add functions of the table, one per file in commands/src/.
+void add_new(CLI::App&, const GlobalOptions&, Needs);
+void add_migrate(CLI::App&, const GlobalOptions&, Needs);
+void add_doc(CLI::App&, const GlobalOptions&, Needs);
+void add_config(CLI::App&, const GlobalOptions&, Needs);
+void add_info(CLI::App&, const GlobalOptions&, Needs);
+void add_doctor(CLI::App&, const GlobalOptions&, Needs);
+void add_completions(CLI::App&, const GlobalOptions&, Needs);
+
+} // namespace m::commands

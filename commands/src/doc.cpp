@@ -1,0 +1,270 @@
+// `m doc list|get|insert|update|delete`: documents from the shell, through the document service
+// (the same rules as HTTP later). Writes run in one transaction per command: a bulk insert either
+// lands completely or not at all.
+#include "m/commands/command.hpp"
+#include "m/core/document_service.hpp"
+#include "m/core/error.hpp"
+#include "m/core/interrupt.hpp"
+
+#include <fmt/format.h>
+
+#include <iostream>
+#include <iterator>
+#include <unistd.h>
+
+namespace m::commands {
+
+using core::Error;
+using core::ErrorKind;
+using core::Json;
+
+namespace {
+
+/// The user the shell acts as: the CLI is an administrator's tool.
+constexpr const char* k_cli_user = "Administrator";
+
+struct DocOptions {
+    std::string doctype;
+    std::string name;
+    std::string data;
+    std::string filters;
+    std::string fields;
+    std::string order_by;
+    long long limit = 20;
+    long long offset = 0;
+    std::string count = "exact";
+};
+
+const core::DocType& require_table(Runtime& rt, core::Session& s, const std::string& doctype) {
+    const core::DocType& dt = rt.meta.get(doctype);
+    if (!rt.db().dialect().describe_table(s, dt.table_name())) {
+        throw Error(ErrorKind::not_found,
+                    fmt::format("table of DocType '{}' does not exist yet; run `m migrate`", dt.name));
+    }
+    return dt;
+}
+
+std::string read_stdin() {
+    if (isatty(STDIN_FILENO)) {
+        throw Error(ErrorKind::validation, "no data: pass --data JSON or pipe JSON lines on stdin");
+    }
+    std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+    return text;
+}
+
+/// Documents from --data or stdin: one object, an array of objects, or JSON lines.
+std::vector<Json> read_documents(const std::string& data) {
+    std::string text = data.empty() ? read_stdin() : data;
+    std::vector<Json> docs;
+    Json whole = Json::parse(text, nullptr, false);
+    if (!whole.is_discarded()) {
+        if (whole.is_array()) {
+            for (auto& d : whole) docs.push_back(d);
+        } else {
+            docs.push_back(whole);
+        }
+        return docs;
+    }
+    if (!data.empty()) throw Error(ErrorKind::validation, "--data: malformed JSON");
+    std::size_t start = 0;
+    int lineno = 0;
+    while (start < text.size()) {
+        auto end = text.find('\n', start);
+        if (end == std::string::npos) end = text.size();
+        std::string line = text.substr(start, end - start);
+        start = end + 1;
+        ++lineno;
+        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+        Json j = Json::parse(line, nullptr, false);
+        if (j.is_discarded()) {
+            throw Error(ErrorKind::validation,
+                        fmt::format("stdin line {}: malformed JSON; nothing was inserted", lineno));
+        }
+        docs.push_back(std::move(j));
+    }
+    if (docs.empty()) throw Error(ErrorKind::validation, "no documents on stdin");
+    return docs;
+}
+
+std::string cell(const Json& v) {
+    if (v.is_null()) return "";
+    if (v.is_string()) return v.get<std::string>();
+    return v.dump();
+}
+
+void print_table(const std::vector<std::string>& columns, const std::vector<Json>& rows) {
+    std::vector<std::size_t> width;
+    for (const auto& c : columns) width.push_back(c.size());
+    for (const auto& r : rows) {
+        for (std::size_t i = 0; i < columns.size(); ++i) {
+            width[i] = std::max(width[i], std::min<std::size_t>(cell(r.value(columns[i], Json())).size(), 40));
+        }
+    }
+    auto line = [&](auto get) {
+        std::string out;
+        for (std::size_t i = 0; i < columns.size(); ++i) {
+            std::string v = get(i);
+            if (v.size() > 40) v = v.substr(0, 37) + "...";
+            out += fmt::format("{:<{}}", v, width[i]);
+            if (i + 1 < columns.size()) out += "  ";
+        }
+        while (!out.empty() && out.back() == ' ') out.pop_back();
+        fmt::print("{}\n", out);
+    };
+    line([&](std::size_t i) { return columns[i]; });
+    for (const auto& r : rows) line([&](std::size_t i) { return cell(r.value(columns[i], Json())); });
+}
+
+void doc_list(const GlobalOptions& g, Needs needs, const DocOptions& o) {
+    auto rt = bootstrap(g, needs);
+    auto s = rt->db().session();
+    const core::DocType& dt = require_table(*rt, *s, o.doctype);
+    core::ListQuery q;
+    q.filters = core::parse_filters_text(dt, o.filters);
+    q.fields = core::parse_fields(dt, o.fields);
+    q.order_by = core::parse_order_by(dt, o.order_by);
+    q.limit = o.limit;
+    q.offset = o.offset;
+    core::CountMode mode = o.count == "none"        ? core::CountMode::none
+                           : o.count == "estimated" ? core::CountMode::estimated
+                                                    : core::CountMode::exact;
+    core::DocumentService svc(rt->meta, rt->db().dialect());
+    auto result = svc.list(*s, dt.name, q, mode);
+    if (g.json) {
+        print_json(result.to_json());
+        return;
+    }
+    std::vector<std::string> columns = q.fields;
+    if (columns.empty()) {
+        columns.push_back("name");
+        for (const auto& f : dt.fields) {
+            if (f.in_list_view && f.has_column() && f.type != core::FieldType::password) {
+                columns.push_back(f.name);
+            }
+        }
+        columns.push_back("modified");
+    } else {
+        columns.erase(std::remove(columns.begin(), columns.end(), "id"), columns.end());
+    }
+    print_table(columns, result.items);
+    if (result.total) {
+        fmt::print("({} of {})\n", result.items.size(), *result.total);
+    } else {
+        fmt::print("({} shown{})\n", result.items.size(), result.has_more ? ", more available" : "");
+    }
+}
+
+void doc_get(const GlobalOptions& g, Needs needs, const DocOptions& o) {
+    auto rt = bootstrap(g, needs);
+    auto s = rt->db().session();
+    const core::DocType& dt = require_table(*rt, *s, o.doctype);
+    core::DocumentService svc(rt->meta, rt->db().dialect());
+    Json doc = svc.get(*s, dt.name, o.name);
+    if (g.json) print_json(doc);
+    else fmt::print("{}\n", doc.dump(2, ' ', false, Json::error_handler_t::replace));
+}
+
+void doc_insert(const GlobalOptions& g, Needs needs, const DocOptions& o) {
+    auto docs = read_documents(o.data);
+    auto rt = bootstrap(g, needs);
+    auto s = rt->db().session();
+    const core::DocType& dt = require_table(*rt, *s, o.doctype);
+    core::DocumentService svc(rt->meta, rt->db().dialect());
+    std::vector<Json> saved;
+    saved.reserve(docs.size());
+    {
+        core::UnitOfWork uow(*s);
+        for (std::size_t i = 0; i < docs.size(); ++i) {
+            core::throw_if_interrupted();
+            try {
+                saved.push_back(svc.insert(*s, dt.name, docs[i], k_cli_user));
+            } catch (const Error& e) {
+                if (docs.size() == 1) throw;
+                throw Error(e.kind(),
+                            fmt::format("document {}: {}; nothing was inserted", i + 1, e.what()),
+                            e.details());
+            }
+        }
+        uow.commit();
+    }
+    for (const auto& doc : saved) {
+        if (g.json) print_json(doc);
+        else fmt::print("{}\n", doc.at("name").get<std::string>());
+    }
+}
+
+void doc_update(const GlobalOptions& g, Needs needs, const DocOptions& o) {
+    auto docs = read_documents(o.data);
+    if (docs.size() != 1) throw Error(ErrorKind::validation, "update takes exactly one JSON object");
+    auto rt = bootstrap(g, needs);
+    auto s = rt->db().session();
+    const core::DocType& dt = require_table(*rt, *s, o.doctype);
+    core::DocumentService svc(rt->meta, rt->db().dialect());
+    core::UnitOfWork uow(*s);
+    Json doc = svc.update(*s, dt.name, o.name, docs[0], k_cli_user);
+    uow.commit();
+    if (g.json) print_json(doc);
+    else fmt::print("Updated {} {}\n", dt.name, doc.at("name").get<std::string>());
+}
+
+void doc_delete(const GlobalOptions& g, Needs needs, const DocOptions& o) {
+    auto rt = bootstrap(g, needs);
+    auto s = rt->db().session();
+    const core::DocType& dt = require_table(*rt, *s, o.doctype);
+    core::DocumentService svc(rt->meta, rt->db().dialect());
+    core::UnitOfWork uow(*s);
+    svc.remove(*s, dt.name, o.name, k_cli_user);
+    uow.commit();
+    if (g.json) print_json(Json{{"deleted", o.name}, {"doctype", dt.name}});
+    else fmt::print("Deleted {} {}\n", dt.name, o.name);
+}
+
+} // namespace
+
+void add_doc(CLI::App& cmd, const GlobalOptions& options, Needs needs) {
+    cmd.require_subcommand(1);
+    auto o = std::make_shared<DocOptions>();
+    auto with_doctype = [o](CLI::App* app) {
+        app->add_option("DOCTYPE", o->doctype, "DocType, e.g. Customer")->required();
+    };
+    auto with_name = [o](CLI::App* app) {
+        app->add_option("NAME", o->name, "Document name or id")->required();
+    };
+
+    auto* list = cmd.add_subcommand("list", "List documents");
+    with_doctype(list);
+    list->add_option("--filters", o->filters,
+                     R"(JSON: [{"field":"f","operator":"gt","value":1}] or [["f",">",1]])");
+    list->add_option("--fields", o->fields, "Comma-separated fields (default: all)");
+    list->add_option("--order-by", o->order_by, "e.g. -modified,name");
+    list->add_option("--limit", o->limit, "At most this many (1-100000)")
+        ->check(CLI::Range(1LL, 100000LL));
+    list->add_option("--offset", o->offset, "Skip this many")->check(CLI::NonNegativeNumber);
+    list->add_option("--count", o->count, "exact | estimated | none")
+        ->check(CLI::IsMember({"exact", "estimated", "none"}));
+    list->callback([&options, needs, o] { doc_list(options, needs, *o); });
+
+    auto* get = cmd.add_subcommand("get", "Print one document with its child rows");
+    with_doctype(get);
+    with_name(get);
+    get->callback([&options, needs, o] { doc_get(options, needs, *o); });
+
+    auto* insert = cmd.add_subcommand(
+        "insert", "Insert from --data, or JSON lines on stdin (bulk, one transaction)");
+    with_doctype(insert);
+    insert->add_option("--data", o->data, "One document as JSON");
+    insert->callback([&options, needs, o] { doc_insert(options, needs, *o); });
+
+    auto* update = cmd.add_subcommand("update", "Change fields of a document (partial update)");
+    with_doctype(update);
+    with_name(update);
+    update->add_option("--data", o->data, "Fields to change as JSON (or stdin)");
+    update->callback([&options, needs, o] { doc_update(options, needs, *o); });
+
+    auto* del = cmd.add_subcommand("delete", "Delete a document and its child rows");
+    with_doctype(del);
+    with_name(del);
+    del->callback([&options, needs, o] { doc_delete(options, needs, *o); });
+}
+
+} // namespace m::commands

@@ -1,0 +1,108 @@
+// `m doctor`: checks the project step by step and says precisely what is wrong. Unlike other
+// commands it does not stop at the first failure: each check reports on its own.
+#include "m/commands/command.hpp"
+#include "m/core/doctype_loader.hpp"
+#include "m/core/error.hpp"
+#include "m/migrations/migrator.hpp"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace m::commands {
+
+using core::Json;
+
+namespace {
+
+struct Check {
+    std::string name;
+    bool ok;
+    std::string detail;
+};
+
+void doctor(const GlobalOptions& options) {
+    std::vector<Check> checks;
+    auto run = [&](const std::string& name, auto fn) {
+        try {
+            checks.push_back({name, true, fn()});
+            return true;
+        } catch (const std::exception& e) {
+            checks.push_back({name, false, e.what()});
+            return false;
+        }
+    };
+    core::Settings settings;
+    bool have_settings = run("settings", [&] {
+        settings = load_settings_for(options);
+        return settings.config_file.string();
+    });
+    core::MetaRegistry meta;
+    std::vector<std::string> apps;
+    bool have_meta = have_settings && run("metadata", [&] {
+        apps = settings.apps_explicit ? settings.installed_apps
+                                      : core::discover_apps(settings.project_root);
+        meta = core::load_metadata(settings.project_root, apps);
+        return fmt::format("{} app(s), {} DocType(s)", apps.size(), meta.all().size());
+    });
+    if (have_settings) {
+        run("project folder", [&] {
+            namespace fs = std::filesystem;
+            fs::path probe = settings.project_root / ".m" / ".doctor-write-test";
+            std::error_code ec;
+            fs::create_directories(probe.parent_path(), ec);
+            std::ofstream out(probe);
+            if (ec || !out) {
+                throw core::Error(core::ErrorKind::unavailable,
+                                  fmt::format("{} is not writable", probe.parent_path().string()));
+            }
+            out.close();
+            fs::remove(probe, ec);
+            return fmt::format("{} is writable", probe.parent_path().string());
+        });
+        std::unique_ptr<core::Database> db;
+        bool db_ok = run("database", [&] {
+            db = make_database(settings);
+            db->start();
+            db->check();
+            return fmt::format("{} ({}) answers", db->display_url(), db->dialect().name());
+        });
+        if (db_ok && have_meta) {
+            run("migrations", [&] {
+                migrations::Migrator migrator(*db, meta, settings.project_root, apps);
+                auto plan = migrator.plan("all");
+                if (!plan.empty()) {
+                    throw core::Error(core::ErrorKind::validation,
+                                      fmt::format("{} change(s) pending; run `m migrate`",
+                                                  plan.changes.size()));
+                }
+                return std::string("schema is up to date");
+            });
+        }
+        if (db) db->stop();
+    }
+    bool all_ok = std::all_of(checks.begin(), checks.end(), [](const Check& c) { return c.ok; });
+    if (options.json) {
+        Json out = Json::object();
+        out["ok"] = all_ok;
+        out["checks"] = Json::array();
+        for (const auto& c : checks) {
+            out["checks"].push_back(Json{{"check", c.name}, {"ok", c.ok}, {"detail", c.detail}});
+        }
+        print_json(out);
+    } else {
+        for (const auto& c : checks) {
+            fmt::print("{}  {:<15} {}\n", c.ok ? "ok  " : "FAIL", c.name, c.detail);
+        }
+    }
+    if (!all_ok) throw ExitCode{1};
+}
+
+} // namespace
+
+void add_doctor(CLI::App& cmd, const GlobalOptions& options, Needs) {
+    cmd.callback([&options] { doctor(options); });
+}
+
+} // namespace m::commands

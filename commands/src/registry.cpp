@@ -1,0 +1,51 @@
+// The command table: every top-level command with its help line and how much bootstrap it needs.
+// No static self-registration: adding a command means adding a line here.
+#include "m/commands/command.hpp"
+
+#include <fmt/format.h>
+
+namespace m::commands {
+
+const std::vector<Command>& command_table() {
+    static const std::vector<Command> table{
+        {"new", "Create a project, an app or a DocType (refuses to overwrite)", Needs::none,
+         &add_new},
+        {"migrate", "Bring the database schema in line with the DocType metadata", Needs::database,
+         &add_migrate},
+        {"doc", "List, read, insert, update and delete documents", Needs::full, &add_doc},
+        {"config", "Show the effective settings and where each comes from", Needs::settings,
+         &add_config},
+        {"info", "Show the project, its apps, DocTypes and database", Needs::settings, &add_info},
+        {"doctor", "Check every configured service and say precisely what is wrong", Needs::none,
+         &add_doctor},
+        {"completions", "Print a shell completion script (bash, zsh or fish)", Needs::none,
+         &add_completions},
+    };
+    return table;
+}
+
+void build_cli(CLI::App& app, GlobalOptions& options) {
+    app.set_version_flag("--version", std::string(M_VERSION), "Print the version and exit");
+    app.require_subcommand(1);
+    app.fallthrough();
+    app.add_option("--project", options.project,
+                   "Project folder (default: found upward from the working directory)")
+        ->envname("M_PROJECT");
+    app.add_option("--config", options.config, "Path to framework_config.toml");
+    app.add_flag("-v,--verbose", options.verbose, "More output (log level debug)");
+    app.add_flag("-q,--quiet", options.quiet, "Less output (log level error)");
+    app.add_flag("--json", options.json, "Machine-readable JSON output");
+    for (const auto& cmd : command_table()) {
+        CLI::App* sub = app.add_subcommand(cmd.name, cmd.help);
+        sub->fallthrough();
+        cmd.add(*sub, options, cmd.needs);
+    }
+}
+
+void print_json(const core::Json& value) {
+    std::string text = value.dump(-1, ' ', false, core::Json::error_handler_t::replace);
+    text += '\n';
+    std::fwrite(text.data(), 1, text.size(), stdout);
+}
+
+} // namespace m::commands

@@ -1,0 +1,166 @@
+// The database port: what the repository and the migration engine need from a SQL database.
+//
+// Why a seam: m runs on an embedded SQLite file by default and on PostgreSQL in production, and
+// every SQL difference between the two (placeholders, column types, introspection) lives behind
+// this header. Only the composition root (commands/src/bootstrap.cpp) knows the concrete adapters.
+// Values cross the seam as SqlValue parameters (always bound, never spliced into SQL) and come
+// back as text, which the repository converts using the DocType metadata.
+#pragma once
+
+#include "m/core/service.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace m::core {
+
+struct Field;
+
+/// A bound parameter. std::monostate is SQL NULL.
+using SqlValue = std::variant<std::monostate, bool, std::int64_t, double, std::string>;
+using SqlParams = std::vector<SqlValue>;
+
+/// Rows of a query, every value as text (NULL = nullopt). Booleans come back as the adapter's
+/// native spelling ("t"/"f" on PostgreSQL, "1"/"0" on SQLite); the repository normalises them.
+struct ResultSet {
+    std::vector<std::string> columns;
+    std::vector<std::vector<std::optional<std::string>>> rows;
+
+    bool empty() const noexcept { return rows.empty(); }
+    std::size_t size() const noexcept { return rows.size(); }
+};
+
+/// One column of a live table, as introspected.
+struct ColumnInfo {
+    std::string name;
+    std::string type; ///< normalised by SqlDialect::normalize_type, comparable with column_type()
+    bool not_null = false;
+};
+
+/// One index of a live table, as introspected.
+struct IndexInfo {
+    std::string name;
+    std::vector<std::string> columns;
+    bool unique = false;
+};
+
+/// A live table, as introspected.
+struct TableInfo {
+    std::string name;
+    std::vector<ColumnInfo> columns;
+    std::vector<IndexInfo> indexes; ///< excluding the primary key's own index
+};
+
+/// One connection checked out of a database's pool. Not thread-safe: one thread uses a session at
+/// a time. Destroying a session with an open transaction rolls it back and returns the connection
+/// to the pool (or drops it when it is broken).
+class Session {
+public:
+    virtual ~Session() = default;
+
+    /// Runs one statement with bound parameters and returns its rows.
+    /// Throws Error{validation|conflict|unavailable|internal} translated from the driver.
+    virtual ResultSet query(std::string_view sql, const SqlParams& params = {}) = 0;
+
+    /// Runs one statement with bound parameters; returns the number of affected rows.
+    virtual std::int64_t execute(std::string_view sql, const SqlParams& params = {}) = 0;
+
+    /// Runs a script of several statements without parameters (migrations).
+    virtual void execute_script(std::string_view sql) = 0;
+
+    virtual void begin() = 0;
+    virtual void commit() = 0;
+    virtual void rollback() = 0;
+    virtual bool in_transaction() const = 0;
+};
+
+/// SQL spelling of one database. Pure functions, thread-safe.
+class SqlDialect {
+public:
+    virtual ~SqlDialect() = default;
+
+    /// "sqlite" or "postgres".
+    virtual std::string name() const = 0;
+
+    /// Placeholder of the n-th (1-based) parameter: "?1" or "$1".
+    virtual std::string placeholder(int n) const = 0;
+
+    /// Column type for a field (normalised form, as normalize_type would return it).
+    virtual std::string column_type(const Field& field) const = 0;
+
+    /// Column types of the standard columns.
+    virtual std::string uuid_type() const = 0;
+    virtual std::string name_type() const = 0;      ///< short strings: name, owner, links
+    virtual std::string timestamp_type() const = 0; ///< creation, modified
+    virtual std::string integer_type() const = 0;   ///< docstatus, idx
+
+    /// Maps a type as reported by introspection (or as written by column_type) to the canonical
+    /// spelling, so that "character varying(140)" and "varchar(140)" compare equal.
+    virtual std::string normalize_type(std::string_view type) const = 0;
+
+    /// SQL expression casting `expr` to text, for LIKE on non-text columns.
+    virtual std::string cast_to_text(std::string_view expr) const = 0;
+
+    /// Whether a column type change can be done in place (ALTER COLUMN ... TYPE) or needs a table
+    /// rebuild (SQLite).
+    virtual bool supports_alter_column_type() const = 0;
+
+    /// SQL that changes the type of a column in place; only when supports_alter_column_type().
+    virtual std::string alter_column_type_sql(std::string_view table, std::string_view column,
+                                              std::string_view new_type) const = 0;
+
+    /// Names of the user tables of the database (excluding the engine's own).
+    virtual std::vector<std::string> list_tables(Session& session) const = 0;
+
+    /// The live shape of a table, or nullopt when it does not exist.
+    virtual std::optional<TableInfo> describe_table(Session& session,
+                                                    std::string_view table) const = 0;
+};
+
+/// Quotes an identifier for both dialects ("name"). Identifiers come only from validated
+/// metadata, so this never needs to escape; it refuses anything that is not [A-Za-z0-9_].
+std::string quote_ident(std::string_view ident);
+
+/// A database: a pool of sessions plus its dialect. Thread-safe.
+class Database : public Service {
+public:
+    virtual const SqlDialect& dialect() const = 0;
+
+    /// Checks out a session; blocks while the pool is exhausted. Throws Error{unavailable} when
+    /// the database cannot be reached.
+    virtual std::unique_ptr<Session> session() = 0;
+
+    /// The URL with any password masked, for messages and `m config show`.
+    virtual std::string display_url() const = 0;
+};
+
+/// Commits on commit(), rolls back on destruction otherwise. The unit of work of one command,
+/// request or job: every write of one logical operation goes through one UnitOfWork.
+class UnitOfWork {
+public:
+    explicit UnitOfWork(Session& session) : m_session(session) { m_session.begin(); }
+    ~UnitOfWork() {
+        if (m_session.in_transaction()) {
+            try {
+                m_session.rollback();
+            } catch (const std::exception&) {
+                // The connection is gone; the server has rolled back already.
+            }
+        }
+    }
+    UnitOfWork(const UnitOfWork&) = delete;
+    UnitOfWork& operator=(const UnitOfWork&) = delete;
+
+    Session& session() noexcept { return m_session; }
+    void commit() { m_session.commit(); }
+
+private:
+    Session& m_session;
+};
+
+} // namespace m::core

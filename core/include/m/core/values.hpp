@@ -1,0 +1,43 @@
+// Field values: checking input against a field's type, and moving values to and from SQL.
+//
+// A document is a JSON object (insertion-ordered). Each field type has one canonical JSON form
+// (datetime: "YYYY-MM-DD HH:MM:SS.ffffff" UTC, check: true/false, ...), which both databases
+// store so that SQLite's text comparison orders timestamps correctly.
+#pragma once
+
+#include "m/core/database.hpp"
+#include "m/core/doctype.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+
+namespace m::core {
+
+/// A document or any value in one: keys keep their order.
+using Json = nlohmann::ordered_json;
+
+/// Checks `value` against the field's type and returns its canonical form. null stays null.
+/// Throws Error{validation} "field 'x': expected an integer, got \"abc\"".
+Json coerce_value(const Field& field, const Json& value);
+
+/// The canonical value as a bound SQL parameter.
+SqlValue to_sql(const Field& field, const Json& canonical);
+
+/// A column's text (as the adapters return it) back to the canonical JSON value.
+Json from_sql(const Field& field, const std::optional<std::string>& text);
+
+/// Current UTC time in canonical datetime form.
+std::string now_timestamp();
+
+/// A random (version 4) UUID, lowercase.
+std::string new_uuid();
+
+/// Argon2id hash of a password field's value (never stored in clear).
+std::string hash_password(const std::string& clear);
+
+/// Converts between the two JSON flavours (metadata uses nlohmann::json).
+Json to_ordered(const nlohmann::json& value);
+
+} // namespace m::core

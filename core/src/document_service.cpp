@@ -1,0 +1,485 @@
+#include "m/core/document_service.hpp"
+
+#include "m/core/error.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <cmath>
+#include <ctime>
+#include <regex>
+
+namespace m::core {
+
+namespace {
+
+bool is_empty_value(const Json& v) {
+    return v.is_null() || (v.is_string() && v.get_ref<const std::string&>().empty()) ||
+           (v.is_array() && v.empty());
+}
+
+std::size_t utf8_length(const std::string& s) {
+    std::size_t n = 0;
+    for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+    return n;
+}
+
+/// Declarative checks on one coerced value; appends messages to `errors`.
+void check_constraints(const Field& f, const Json& v, std::vector<std::string>& errors,
+                       const std::string& prefix) {
+    if (v.is_null()) return;
+    if (v.is_string()) {
+        const auto& s = v.get_ref<const std::string&>();
+        std::size_t len = utf8_length(s);
+        std::size_t max = f.max_length ? static_cast<std::size_t>(*f.max_length)
+                          : (f.type == FieldType::data || f.type == FieldType::select ||
+                             f.type == FieldType::link)
+                              ? 140
+                              : 0;
+        if (max && len > max) {
+            errors.push_back(fmt::format("{}field '{}': longer than {} characters", prefix, f.name, max));
+        }
+        if (f.min_length && len < static_cast<std::size_t>(*f.min_length) && !s.empty()) {
+            errors.push_back(fmt::format("{}field '{}': shorter than {} characters", prefix, f.name,
+                                         *f.min_length));
+        }
+        if (!f.pattern.empty() && !s.empty() &&
+            !std::regex_search(s, std::regex(f.pattern, std::regex::ECMAScript))) {
+            errors.push_back(fmt::format("{}field '{}': '{}' does not match the pattern {}", prefix,
+                                         f.name, s, f.pattern));
+        }
+    }
+    if (v.is_number()) {
+        double d = v.get<double>();
+        if (f.min && d < *f.min) {
+            errors.push_back(fmt::format("{}field '{}': {} is less than the minimum {}", prefix,
+                                         f.name, v.dump(), *f.min));
+        }
+        if (f.max && d > *f.max) {
+            errors.push_back(fmt::format("{}field '{}': {} is more than the maximum {}", prefix,
+                                         f.name, v.dump(), *f.max));
+        }
+        if (f.type == FieldType::decimal && std::fabs(d) >= 1e12) {
+            errors.push_back(fmt::format("{}field '{}': {} is too large (at most 12 digits before "
+                                         "the point)",
+                                         prefix, f.name, v.dump()));
+        }
+    }
+}
+
+std::string expand_series(const std::string& pattern, int& digits) {
+    // "INV-.YYYY.-.#####" -> "INV-2026-" with 5 counter digits.
+    std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    std::string out;
+    std::string token;
+    digits = 0;
+    std::size_t i = 0;
+    std::vector<std::string> parts;
+    std::string cur;
+    for (char c : pattern) {
+        if (c == '.') {
+            parts.push_back(cur);
+            cur.clear();
+        } else {
+            cur += c;
+        }
+    }
+    parts.push_back(cur);
+    for (const auto& p : parts) {
+        ++i;
+        if (p == "YYYY") out += fmt::format("{:04}", tm.tm_year + 1900);
+        else if (p == "YY") out += fmt::format("{:02}", (tm.tm_year + 1900) % 100);
+        else if (p == "MM") out += fmt::format("{:02}", tm.tm_mon + 1);
+        else if (p == "DD") out += fmt::format("{:02}", tm.tm_mday);
+        else if (!p.empty() && std::all_of(p.begin(), p.end(), [](char c) { return c == '#'; })) {
+            digits = static_cast<int>(p.size());
+            out += "\x01"; // where the counter goes
+        } else out += p;
+    }
+    return out;
+}
+
+} // namespace
+
+Json ListResult::to_json() const {
+    Json j = Json::object();
+    j["items"] = Json::array();
+    for (const auto& item : items) j["items"].push_back(item);
+    j["total"] = total ? Json(*total) : Json(nullptr);
+    j["limit"] = limit;
+    j["offset"] = offset;
+    j["has_more"] = has_more;
+    return j;
+}
+
+Json DocumentService::build_fields(Session& session, const DocType& dt, const Json& input,
+                                   const Json* existing, std::vector<std::string>& errors,
+                                   const std::string& prefix) const {
+    Json doc = Json::object();
+    for (const auto& f : dt.fields) {
+        bool given = input.contains(f.name);
+        Json value;
+        if (given) {
+            value = input.at(f.name);
+        } else if (existing && existing->contains(f.name)) {
+            doc[f.name] = existing->at(f.name);
+            continue;
+        } else if (!existing && !f.default_value.is_null()) {
+            value = to_ordered(f.default_value);
+        } else {
+            value = f.type == FieldType::table ? Json::array() : Json(nullptr);
+        }
+        try {
+            value = coerce_value(f, value);
+        } catch (const Error& e) {
+            errors.push_back(prefix + e.what());
+            continue;
+        }
+        if (f.type == FieldType::table) {
+            const DocType& child = m_meta.get(f.options);
+            Json rows = Json::array();
+            for (std::size_t i = 0; i < value.size(); ++i) {
+                const Json& row = value[i];
+                std::string row_prefix = fmt::format("{}field '{}' row {}: ", prefix, f.name, i + 1);
+                if (!row.is_object()) {
+                    errors.push_back(row_prefix + "must be an object");
+                    continue;
+                }
+                for (const auto& [key, _] : row.items()) {
+                    if (!child.find(key)) {
+                        errors.push_back(fmt::format("{}unknown field '{}'", row_prefix, key));
+                    }
+                }
+                Json built = build_fields(session, child, row, nullptr, errors, row_prefix);
+                if (row.contains("id") && row.at("id").is_string()) built["id"] = row.at("id");
+                rows.push_back(std::move(built));
+            }
+            value = std::move(rows);
+        }
+        if (f.required && is_empty_value(value)) {
+            errors.push_back(fmt::format("{}field '{}' is required", prefix, f.name));
+        }
+        check_constraints(f, value, errors, prefix);
+        if (f.type == FieldType::password && given && value.is_string()) {
+            value = hash_password(value.get<std::string>());
+        }
+        doc[f.name] = std::move(value);
+    }
+    return doc;
+}
+
+void DocumentService::check_unique(Session& session, const DocType& dt, const Json& doc,
+                                   const std::string& self_id) const {
+    for (const auto& f : dt.fields) {
+        if (!f.unique) continue;
+        auto it = doc.find(f.name);
+        if (it == doc.end() || is_empty_value(*it)) continue;
+        if (m_repo.exists(session, dt, f.name, *it, self_id)) {
+            throw Error(ErrorKind::conflict,
+                        fmt::format("DocType '{}': field '{}': value {} already exists", dt.name,
+                                    f.name, it->dump()));
+        }
+    }
+}
+
+std::string DocumentService::make_name(Session& session, const DocType& dt, const Json& doc,
+                                       const Json& input) const {
+    const std::string& rule = dt.naming_rule;
+    if (rule == "uuid") return doc.at("id").get<std::string>();
+    if (rule == "prompt") {
+        if (!input.contains("name") || !input.at("name").is_string() ||
+            input.at("name").get<std::string>().empty()) {
+            throw Error(ErrorKind::validation,
+                        fmt::format("DocType '{}': field 'name' is required (naming rule: prompt)",
+                                    dt.name));
+        }
+        return input.at("name").get<std::string>();
+    }
+    if (rule == "autoincrement") {
+        return std::to_string(m_repo.next_counter(session, dt.name));
+    }
+    if (rule.rfind("field:", 0) == 0) {
+        std::string field = rule.substr(6);
+        const Json& v = doc.contains(field) ? doc.at(field) : Json(nullptr);
+        if (is_empty_value(v)) {
+            throw Error(ErrorKind::validation,
+                        fmt::format("DocType '{}': field '{}' is required (it names the document)",
+                                    dt.name, field));
+        }
+        return v.is_string() ? v.get<std::string>() : v.dump();
+    }
+    // series:PREFIX.#####
+    int digits = 0;
+    std::string expanded = expand_series(rule.substr(7), digits);
+    auto hole = expanded.find('\x01');
+    std::string key = expanded.substr(0, hole);
+    long long n = m_repo.next_counter(session, key);
+    std::string counter = fmt::format("{:0{}}", n, digits);
+    return expanded.substr(0, hole) + counter + expanded.substr(hole + 1);
+}
+
+void DocumentService::save_children(Session& session, const DocType& dt, Json& doc,
+                                    const std::string& user, bool replace) const {
+    for (const auto& f : dt.fields) {
+        if (f.type != FieldType::table) continue;
+        const DocType& child = m_meta.get(f.options);
+        if (replace) m_repo.delete_children(session, child, doc.at("id").get<std::string>(), f.name);
+        Json& rows = doc[f.name];
+        long long idx = 0;
+        for (auto& row : rows) {
+            if (!row.contains("id")) row["id"] = new_uuid();
+            row["name"] = row["id"];
+            row["owner"] = doc.at("owner");
+            row["creation"] = doc.at("modified");
+            row["modified"] = doc.at("modified");
+            row["modified_by"] = user;
+            row["docstatus"] = doc.at("docstatus");
+            row["parent_id"] = doc.at("id");
+            row["parent_doctype"] = dt.name;
+            row["parent_field"] = f.name;
+            row["idx"] = ++idx;
+            m_repo.insert(session, child, row);
+            for (const auto& cf : child.fields) {
+                if (cf.type == FieldType::password) row.erase(cf.name);
+            }
+        }
+    }
+}
+
+Json DocumentService::insert(Session& session, const std::string& doctype, const Json& input,
+                             const std::string& user) const {
+    const DocType& dt = m_meta.get(doctype);
+    if (dt.is_child_table) {
+        throw Error(ErrorKind::validation,
+                    fmt::format("DocType '{}' is a child table: its rows are saved with their "
+                                "parent document",
+                                dt.name));
+    }
+    if (!input.is_object()) {
+        throw Error(ErrorKind::validation,
+                    fmt::format("DocType '{}': a document must be a JSON object", dt.name));
+    }
+    std::vector<std::string> errors;
+    for (const auto& [key, _] : input.items()) {
+        if (!dt.find(key)) errors.push_back(fmt::format("unknown field '{}'", key));
+    }
+    Json fields = build_fields(session, dt, input, nullptr, errors, "");
+    if (!errors.empty()) {
+        nlohmann::json details = errors;
+        throw Error(ErrorKind::validation,
+                    fmt::format("DocType '{}': {}", dt.name, fmt::join(errors, "; ")), details);
+    }
+    Json doc = Json::object();
+    std::string id = new_uuid();
+    if (input.contains("id") && input.at("id").is_string()) {
+        Field idf;
+        idf.name = "id";
+        idf.type = FieldType::uuid;
+        id = coerce_value(idf, input.at("id")).get<std::string>();
+    }
+    std::string now = now_timestamp();
+    doc["id"] = id;
+    doc["name"] = nullptr;
+    doc["owner"] = user;
+    doc["creation"] = now;
+    doc["modified"] = now;
+    doc["modified_by"] = user;
+    doc["docstatus"] = 0;
+    for (auto& [k, v] : fields.items()) doc[k] = v;
+    std::string name = make_name(session, dt, doc, input);
+    if (name.size() > 140) {
+        throw Error(ErrorKind::validation,
+                    fmt::format("DocType '{}': name '{}...' is longer than 140 characters", dt.name,
+                                name.substr(0, 40)));
+    }
+    doc["name"] = name;
+    if (m_repo.exists(session, dt, "name", Json(name))) {
+        throw Error(ErrorKind::conflict,
+                    fmt::format("DocType '{}': a document named '{}' already exists", dt.name, name));
+    }
+    if (m_repo.exists(session, dt, "id", Json(id))) {
+        throw Error(ErrorKind::conflict,
+                    fmt::format("DocType '{}': a document with id '{}' already exists", dt.name, id));
+    }
+    check_unique(session, dt, doc, {});
+    Json row = doc;
+    for (const auto& f : dt.fields) {
+        if (f.type == FieldType::table) row.erase(f.name);
+    }
+    m_repo.insert(session, dt, row);
+    save_children(session, dt, doc, user, false);
+    for (const auto& f : dt.fields) {
+        if (f.type == FieldType::password) doc.erase(f.name);
+    }
+    return doc;
+}
+
+Json DocumentService::load(Session& session, const DocType& dt, const std::string& key) const {
+    std::optional<Json> row;
+    static const std::regex uuid_re(
+        R"(^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$)");
+    if (std::regex_match(key, uuid_re)) {
+        std::string lower = key;
+        std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+        row = m_repo.find(session, dt, "id", lower);
+    }
+    if (!row) row = m_repo.find(session, dt, "name", key);
+    if (!row) {
+        throw Error(ErrorKind::not_found,
+                    fmt::format("{} '{}' not found", dt.name, key.size() > 80 ? key.substr(0, 77) + "..." : key));
+    }
+    return *row;
+}
+
+void DocumentService::load_children(Session& session, const DocType& dt, Json& doc) const {
+    for (const auto& f : dt.fields) {
+        if (f.type != FieldType::table) continue;
+        const DocType& child = m_meta.get(f.options);
+        Json rows = Json::array();
+        for (auto& r : m_repo.children(session, child, doc.at("id").get<std::string>(), f.name)) {
+            rows.push_back(std::move(r));
+        }
+        doc[f.name] = std::move(rows);
+    }
+}
+
+Json DocumentService::get(Session& session, const std::string& doctype,
+                          const std::string& id_or_name) const {
+    const DocType& dt = m_meta.get(doctype);
+    Json doc = load(session, dt, id_or_name);
+    load_children(session, dt, doc);
+    return doc;
+}
+
+Json DocumentService::update(Session& session, const std::string& doctype,
+                             const std::string& id_or_name, const Json& patch,
+                             const std::string& user) const {
+    const DocType& dt = m_meta.get(doctype);
+    if (!patch.is_object()) {
+        throw Error(ErrorKind::validation,
+                    fmt::format("DocType '{}': an update must be a JSON object", dt.name));
+    }
+    Json current = load(session, dt, id_or_name);
+    load_children(session, dt, current);
+    std::string id = current.at("id").get<std::string>();
+    std::string stored_modified = current.at("modified").get<std::string>();
+    if (patch.contains("modified") && !patch.at("modified").is_null()) {
+        Field mf;
+        mf.name = "modified";
+        mf.type = FieldType::datetime;
+        Json given = coerce_value(mf, patch.at("modified"));
+        if (given.get<std::string>() != stored_modified) {
+            throw Error(ErrorKind::conflict,
+                        fmt::format("{} '{}' was modified by someone else at {} (your copy is "
+                                    "from {}); reload and try again",
+                                    dt.name, current.at("name").get<std::string>(), stored_modified,
+                                    given.get<std::string>()));
+        }
+    }
+    std::vector<std::string> errors;
+    Json changes = Json::object();
+    for (const auto& [key, value] : patch.items()) {
+        const Field* f = dt.find(key);
+        if (!f) {
+            errors.push_back(fmt::format("unknown field '{}'", key));
+            continue;
+        }
+        if (f->standard) continue; // read-only keys are ignored
+        if (current.at("docstatus").get<long long>() != 0 && !f->allow_on_submit &&
+            value != current.value(key, Json(nullptr))) {
+            errors.push_back(fmt::format("field '{}' cannot change: the document is {}", key,
+                                         current.at("docstatus") == 1 ? "submitted" : "cancelled"));
+            continue;
+        }
+        changes[key] = value;
+    }
+    if (!errors.empty()) {
+        throw Error(ErrorKind::validation,
+                    fmt::format("DocType '{}': {}", dt.name, fmt::join(errors, "; ")),
+                    nlohmann::json(errors));
+    }
+    Json fields = build_fields(session, dt, changes, &current, errors, "");
+    if (!errors.empty()) {
+        throw Error(ErrorKind::validation,
+                    fmt::format("DocType '{}': {}", dt.name, fmt::join(errors, "; ")),
+                    nlohmann::json(errors));
+    }
+    check_unique(session, dt, fields, id);
+    Json doc = current;
+    for (auto& [k, v] : fields.items()) doc[k] = v;
+    std::string now = now_timestamp();
+    doc["modified"] = now;
+    doc["modified_by"] = user;
+    Json row = Json::object();
+    for (const auto& [k, v] : changes.items()) {
+        const Field* f = dt.find(k);
+        if (f->type != FieldType::table) row[k] = fields.at(k);
+    }
+    row["modified"] = now;
+    row["modified_by"] = user;
+    if (m_repo.update(session, dt, id, row, stored_modified) == 0) {
+        throw Error(ErrorKind::conflict,
+                    fmt::format("{} '{}' was changed or deleted by someone else; reload and try "
+                                "again",
+                                dt.name, current.at("name").get<std::string>()));
+    }
+    bool children_changed = false;
+    for (const auto& f : dt.fields) {
+        if (f.type == FieldType::table && changes.contains(f.name)) children_changed = true;
+    }
+    if (children_changed) {
+        save_children(session, dt, doc, user, true);
+    }
+    for (const auto& f : dt.fields) {
+        if (f.type == FieldType::password) doc.erase(f.name);
+    }
+    return doc;
+}
+
+void DocumentService::remove(Session& session, const std::string& doctype,
+                             const std::string& id_or_name, const std::string& user) const {
+    (void)user;
+    const DocType& dt = m_meta.get(doctype);
+    Json current = load(session, dt, id_or_name);
+    if (current.at("docstatus").get<long long>() == 1) {
+        throw Error(ErrorKind::validation,
+                    fmt::format("{} '{}' is submitted and cannot be deleted; cancel it first",
+                                dt.name, current.at("name").get<std::string>()));
+    }
+    std::string id = current.at("id").get<std::string>();
+    for (const auto& f : dt.fields) {
+        if (f.type == FieldType::table) {
+            m_repo.delete_children(session, m_meta.get(f.options), id, f.name);
+        }
+    }
+    m_repo.remove(session, dt, id);
+}
+
+ListResult DocumentService::list(Session& session, const std::string& doctype, ListQuery query,
+                                 CountMode count) const {
+    const DocType& dt = m_meta.get(doctype);
+    if (query.limit < 1) throw Error(ErrorKind::validation, "limit must be at least 1");
+    if (query.offset < 0) throw Error(ErrorKind::validation, "offset must not be negative");
+    ListResult result;
+    result.limit = query.limit;
+    result.offset = query.offset;
+    if (count == CountMode::none) {
+        ListQuery probe = query;
+        probe.limit = query.limit + 1;
+        result.items = m_repo.list(session, dt, probe);
+        result.has_more = static_cast<long long>(result.items.size()) > query.limit;
+        if (result.has_more) result.items.pop_back();
+        return result;
+    }
+    result.items = m_repo.list(session, dt, query);
+    // `estimated` is exact for now: both databases count the filtered rows; a planner estimate
+    // comes with the HTTP API where large tables matter.
+    result.total = m_repo.count(session, dt, query.filters);
+    result.has_more = query.offset + static_cast<long long>(result.items.size()) < *result.total;
+    return result;
+}
+
+} // namespace m::core

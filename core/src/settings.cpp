@@ -1,0 +1,295 @@
+#include "m/core/settings.hpp"
+
+#include "m/core/doctype_loader.hpp"
+#include "m/core/error.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+
+namespace m::core {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::set<std::string> k_log_levels{"trace", "debug", "info", "warn", "error", "off"};
+
+std::string trim(std::string s) {
+    auto not_space = [](unsigned char c) { return !std::isspace(c); };
+    s.erase(s.begin(), std::find_if(s.begin(), s.end(), not_space));
+    s.erase(std::find_if(s.rbegin(), s.rend(), not_space).base(), s.end());
+    return s;
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+    std::vector<std::string> out;
+    std::string item;
+    for (char c : text + ",") {
+        if (c == ',') {
+            item = trim(item);
+            if (!item.empty()) out.push_back(item);
+            item.clear();
+        } else {
+            item += c;
+        }
+    }
+    return out;
+}
+
+/// Applies one textual value to a setting; `origin` names the source for messages and
+/// `m config show`. Throws Error{validation} naming origin, key and reason.
+void apply(Settings& s, const std::string& key, const std::string& value, const std::string& origin,
+           const std::string& origin_label) {
+    auto bad = [&](const std::string& reason) {
+        throw Error(ErrorKind::validation, fmt::format("{}: {}", origin_label, reason));
+    };
+    if (key == "project.name") {
+        s.project_name = value;
+    } else if (key == "database.url") {
+        if (!value.empty() && value.rfind("sqlite://", 0) != 0 &&
+            value.rfind("postgres://", 0) != 0 && value.rfind("postgresql://", 0) != 0) {
+            bad(fmt::format("'{}' is not a database URL (use postgres://... or sqlite:///path)",
+                            mask_url(value)));
+        }
+        s.database_url = value;
+    } else if (key == "database.pool_size") {
+        int n = 0;
+        try {
+            std::size_t used = 0;
+            n = std::stoi(value, &used);
+            if (used != value.size()) throw std::invalid_argument("trailing");
+        } catch (const std::exception&) {
+            bad(fmt::format("expected an integer from 1 to 256, got '{}'", value));
+        }
+        if (n < 1 || n > 256) bad(fmt::format("expected an integer from 1 to 256, got {}", n));
+        s.db_pool_size = n;
+    } else if (key == "apps.installed") {
+        s.installed_apps = split_list(value);
+        for (const auto& app : s.installed_apps) {
+            if (!is_valid_app_name(app)) bad(fmt::format("'{}' is not a valid app name", app));
+        }
+        s.apps_explicit = true;
+    } else if (key == "security.secret_key") {
+        s.secret_key = value;
+    } else if (key == "log.level") {
+        if (!k_log_levels.count(value)) {
+            bad(fmt::format("'{}' is not a log level (trace, debug, info, warn, error, off)",
+                            value));
+        }
+        s.log_level = value;
+    }
+    s.sources[key] = origin;
+}
+
+const SettingSpec* spec_for_key(const std::string& key) {
+    for (const auto& spec : setting_specs()) {
+        if (key == spec.key) return &spec;
+    }
+    return nullptr;
+}
+
+std::string toml_value_text(const toml::node& node, const std::string& file,
+                            const std::string& key) {
+    if (auto v = node.value<std::string>(); v && node.is_string()) return *v;
+    if (node.is_integer()) return std::to_string(node.value<long long>().value_or(0));
+    if (node.is_boolean()) return node.value<bool>().value_or(false) ? "true" : "false";
+    if (const auto* arr = node.as_array()) {
+        std::vector<std::string> items;
+        for (const auto& item : *arr) {
+            if (!item.is_string()) {
+                throw Error(ErrorKind::validation,
+                            fmt::format("{}: key '{}': list items must be strings", file, key));
+            }
+            items.push_back(*item.value<std::string>());
+        }
+        return fmt::format("{}", fmt::join(items, ","));
+    }
+    throw Error(ErrorKind::validation,
+                fmt::format("{}: key '{}': unsupported value type", file, key));
+}
+
+void load_toml(Settings& s, const fs::path& file) {
+    std::string label = file.filename().string();
+    toml::table table;
+    try {
+        table = toml::parse_file(file.string());
+    } catch (const toml::parse_error& e) {
+        throw Error(ErrorKind::validation,
+                    fmt::format("{}: line {}: {}", label, e.source().begin.line, e.description()));
+    }
+    for (const auto& [section, node] : table) {
+        const auto* sub = node.as_table();
+        if (!sub) {
+            throw Error(ErrorKind::validation,
+                        fmt::format("{}: unknown key '{}' (settings live in sections such as "
+                                    "[database])",
+                                    label, std::string(section.str())));
+        }
+        for (const auto& [name, value] : *sub) {
+            std::string key = fmt::format("{}.{}", section.str(), name.str());
+            if (!spec_for_key(key)) {
+                throw Error(ErrorKind::validation, fmt::format("{}: unknown key '{}'", label, key));
+            }
+            std::string text = toml_value_text(value, label, key);
+            apply(s, key, text, label, fmt::format("{}: key '{}'", label, key));
+        }
+    }
+}
+
+/// Parses KEY=VALUE lines; quotes around the value are removed; '#' starts a comment line.
+std::map<std::string, std::string> read_dotenv(const fs::path& file) {
+    std::map<std::string, std::string> out;
+    std::ifstream in(file);
+    std::string line;
+    int lineno = 0;
+    while (std::getline(in, line)) {
+        ++lineno;
+        line = trim(line);
+        if (line.empty() || line[0] == '#') continue;
+        if (line.rfind("export ", 0) == 0) line = trim(line.substr(7));
+        auto eq = line.find('=');
+        if (eq == std::string::npos) {
+            throw Error(ErrorKind::validation,
+                        fmt::format(".env: line {}: expected KEY=VALUE", lineno));
+        }
+        std::string key = trim(line.substr(0, eq));
+        std::string value = trim(line.substr(eq + 1));
+        if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
+            value.back() == value.front()) {
+            value = value.substr(1, value.size() - 2);
+        }
+        out[key] = value;
+    }
+    return out;
+}
+
+} // namespace
+
+const std::vector<SettingSpec>& setting_specs() {
+    static const std::vector<SettingSpec> specs{
+        {"project.name", "M_PROJECT_NAME", "name of the project", false},
+        {"database.url", "DATABASE_URL",
+         "postgres://... or sqlite:///path; unset = SQLite in the project's .m/", true},
+        {"database.pool_size", "M_DB_POOL_SIZE", "connections per process (1-256)", false},
+        {"apps.installed", "INSTALLED_APPS",
+         "apps to load, in order; unset = every app under apps/", false},
+        {"security.secret_key", "M_SECRET_KEY", "key that signs tokens", true},
+        {"log.level", "M_LOG_LEVEL", "trace, debug, info, warn, error or off", false},
+    };
+    return specs;
+}
+
+EnvLookup process_env() {
+    return [](const std::string& name) -> std::optional<std::string> {
+        if (const char* v = std::getenv(name.c_str())) return std::string(v);
+        return std::nullopt;
+    };
+}
+
+std::string mask_url(const std::string& url) {
+    auto scheme = url.find("://");
+    if (scheme == std::string::npos) return url;
+    auto at = url.find('@', scheme + 3);
+    if (at == std::string::npos) return url;
+    auto colon = url.find(':', scheme + 3);
+    if (colon == std::string::npos || colon > at) return url;
+    return url.substr(0, colon + 1) + "***" + url.substr(at);
+}
+
+std::optional<fs::path> find_project_root(const fs::path& start) {
+    std::error_code ec;
+    fs::path dir = fs::absolute(start, ec);
+    if (ec) return std::nullopt;
+    while (true) {
+        if (fs::is_regular_file(dir / k_config_file_name, ec)) return dir;
+        if (!dir.has_parent_path() || dir.parent_path() == dir) return std::nullopt;
+        dir = dir.parent_path();
+    }
+}
+
+std::string Settings::effective_database_url() const {
+    if (!database_url.empty()) return database_url;
+    return "sqlite://" + (project_root / ".m" / "m.sqlite3").string();
+}
+
+std::string Settings::value_of(const std::string& key) const {
+    if (key == "project.name") return project_name;
+    if (key == "database.url") return database_url;
+    if (key == "database.pool_size") return std::to_string(db_pool_size);
+    if (key == "apps.installed") return fmt::format("{}", fmt::join(installed_apps, ","));
+    if (key == "security.secret_key") return secret_key;
+    if (key == "log.level") return log_level;
+    return {};
+}
+
+Settings load_settings(const SettingsFlags& flags, const EnvLookup& env) {
+    Settings s;
+    for (const auto& spec : setting_specs()) s.sources[spec.key] = "default";
+
+    fs::path config;
+    if (flags.config_file) {
+        config = fs::absolute(*flags.config_file);
+        if (!fs::is_regular_file(config)) {
+            throw Error(ErrorKind::not_found,
+                        fmt::format("config file '{}' does not exist", flags.config_file->string()));
+        }
+    } else {
+        std::optional<fs::path> start = flags.project_dir;
+        if (!start) {
+            if (auto p = env("M_PROJECT")) start = fs::path(*p);
+        }
+        std::optional<fs::path> root;
+        if (start) {
+            if (!fs::is_regular_file(*start / k_config_file_name)) {
+                throw Error(ErrorKind::not_found,
+                            fmt::format("'{}' is not an m project (no {} there)", start->string(),
+                                        k_config_file_name));
+            }
+            root = fs::absolute(*start);
+        } else {
+            root = find_project_root(fs::current_path());
+        }
+        if (!root) {
+            throw Error(ErrorKind::not_found,
+                        fmt::format("not inside an m project (no {} here or in any parent "
+                                    "folder); create one with `m new project NAME`",
+                                    k_config_file_name));
+        }
+        config = *root / k_config_file_name;
+    }
+    s.config_file = config.lexically_normal();
+    s.project_root = s.config_file.parent_path();
+    s.project_name = s.project_root.filename().string();
+
+    load_toml(s, s.config_file);
+
+    // .env sits between the file and the real environment: the environment wins.
+    fs::path dotenv = s.project_root / ".env";
+    std::map<std::string, std::string> dot;
+    if (fs::is_regular_file(dotenv)) dot = read_dotenv(dotenv);
+    for (const auto& [name, _] : dot) {
+        bool known = std::any_of(setting_specs().begin(), setting_specs().end(),
+                                 [&](const SettingSpec& sp) { return name == sp.env; });
+        if (!known && name.rfind("M_", 0) == 0 && name != "M_PROJECT") {
+            throw Error(ErrorKind::validation, fmt::format(".env: unknown variable '{}'", name));
+        }
+    }
+    for (const auto& spec : setting_specs()) {
+        if (auto it = dot.find(spec.env); it != dot.end()) {
+            apply(s, spec.key, it->second, ".env", fmt::format(".env: {}", spec.env));
+        }
+        if (auto v = env(spec.env)) {
+            apply(s, spec.key, *v, "env", fmt::format("environment variable {}", spec.env));
+        }
+    }
+    if (flags.log_level) apply(s, "log.level", *flags.log_level, "flag", "flag --verbose/--quiet");
+    return s;
+}
+
+} // namespace m::core

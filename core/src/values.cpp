@@ -1,0 +1,321 @@
+#include "m/core/values.hpp"
+
+#include "m/core/error.hpp"
+
+#include <fmt/format.h>
+#include <sodium.h>
+
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <regex>
+
+namespace m::core {
+
+namespace {
+
+[[noreturn]] void bad(const Field& f, const std::string& expected, const Json& got) {
+    std::string shown = got.dump(-1, ' ', false, Json::error_handler_t::replace);
+    if (shown.size() > 60) shown = shown.substr(0, 57) + "...";
+    throw Error(ErrorKind::validation,
+                fmt::format("field '{}': expected {}, got {}", f.name, expected, shown));
+}
+
+bool parse_int(const std::string& s, long long& out) {
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    return ec == std::errc() && p == s.data() + s.size() && !s.empty();
+}
+
+bool parse_double(const std::string& s, double& out) {
+    if (s.empty()) return false;
+    try {
+        std::size_t used = 0;
+        out = std::stod(s, &used);
+        return used == s.size() && std::isfinite(out);
+    } catch (const std::exception&) {
+        return false;
+    }
+}
+
+// Days since 1970-01-01 for a civil date (Howard Hinnant's algorithm).
+long long days_from_civil(long long y, unsigned m, unsigned d) {
+    y -= m <= 2;
+    const long long era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = static_cast<unsigned>(y - era * 400);
+    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + static_cast<long long>(doe) - 719468;
+}
+
+void civil_from_days(long long z, int& y, unsigned& m, unsigned& d) {
+    z += 719468;
+    const long long era = (z >= 0 ? z : z - 146096) / 146097;
+    const unsigned doe = static_cast<unsigned>(z - era * 146097);
+    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const unsigned mp = (5 * doy + 2) / 153;
+    d = doy - (153 * mp + 2) / 5 + 1;
+    m = mp < 10 ? mp + 3 : mp - 9;
+    y = static_cast<int>(yoe + era * 400 + (m <= 2));
+}
+
+bool valid_date(int y, unsigned m, unsigned d) {
+    if (m < 1 || m > 12 || d < 1) return false;
+    static const unsigned days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    unsigned max = days[m - 1] + ((m == 2 && leap) ? 1 : 0);
+    return d <= max;
+}
+
+std::optional<std::string> canonical_date(const std::string& s) {
+    static const std::regex re(R"(^(\d{4})-(\d{2})-(\d{2})$)");
+    std::smatch mt;
+    if (!std::regex_match(s, mt, re)) return std::nullopt;
+    int y = std::stoi(mt[1]);
+    unsigned mo = static_cast<unsigned>(std::stoi(mt[2]));
+    unsigned d = static_cast<unsigned>(std::stoi(mt[3]));
+    if (!valid_date(y, mo, d)) return std::nullopt;
+    return s;
+}
+
+/// "HH:MM[:SS[.f+]]" -> seconds of day and microseconds; false when malformed.
+bool parse_clock(const std::string& s, int& secs, int& micros) {
+    static const std::regex re(R"(^(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?$)");
+    std::smatch mt;
+    if (!std::regex_match(s, mt, re)) return false;
+    int h = std::stoi(mt[1]), mi = std::stoi(mt[2]);
+    int sec = mt[3].matched ? std::stoi(mt[3]) : 0;
+    if (h > 23 || mi > 59 || sec > 59) return false;
+    micros = 0;
+    if (mt[4].matched) {
+        std::string frac = mt[4].str();
+        frac.resize(6, '0');
+        micros = std::stoi(frac.substr(0, 6));
+    }
+    secs = h * 3600 + mi * 60 + sec;
+    return true;
+}
+
+std::string format_clock(int secs, int micros, bool always_fraction) {
+    std::string out = fmt::format("{:02}:{:02}:{:02}", secs / 3600, (secs / 60) % 60, secs % 60);
+    if (always_fraction || micros) out += fmt::format(".{:06}", micros);
+    return out;
+}
+
+std::optional<std::string> canonical_time(const std::string& s) {
+    int secs = 0, micros = 0;
+    if (!parse_clock(s, secs, micros)) return std::nullopt;
+    return format_clock(secs, micros, false);
+}
+
+/// Accepts "YYYY-MM-DD", "YYYY-MM-DD HH:MM[:SS[.f]]", the same with 'T', and an optional
+/// "Z" / "+HH:MM" / "-HH:MM" / "+HH" suffix; returns UTC in canonical form.
+std::optional<std::string> canonical_datetime(const std::string& s) {
+    static const std::regex re(
+        R"(^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?))?(Z|[+-]\d{2}(?::?\d{2})?)?$)");
+    std::smatch mt;
+    if (!std::regex_match(s, mt, re)) return std::nullopt;
+    if (!canonical_date(mt[1])) return std::nullopt;
+    int secs = 0, micros = 0;
+    if (mt[2].matched && !parse_clock(mt[2], secs, micros)) return std::nullopt;
+    std::string date = mt[1];
+    long long days = days_from_civil(std::stoi(date.substr(0, 4)),
+                                     static_cast<unsigned>(std::stoi(date.substr(5, 2))),
+                                     static_cast<unsigned>(std::stoi(date.substr(8, 2))));
+    long long total = days * 86400 + secs;
+    if (mt[3].matched && mt[3].str() != "Z") {
+        std::string off = mt[3];
+        int sign = off[0] == '-' ? -1 : 1;
+        int oh = std::stoi(off.substr(1, 2));
+        int om = 0;
+        if (off.size() > 3) om = std::stoi(off.substr(off.size() - 2));
+        if (oh > 23 || om > 59) return std::nullopt;
+        total -= sign * (oh * 3600 + om * 60);
+    }
+    long long day = total >= 0 ? total / 86400 : (total - 86399) / 86400;
+    int sod = static_cast<int>(total - day * 86400);
+    int y = 0;
+    unsigned mo = 0, d = 0;
+    civil_from_days(day, y, mo, d);
+    return fmt::format("{:04}-{:02}-{:02} {}", y, mo, d, format_clock(sod, micros, true));
+}
+
+bool valid_uuid(const std::string& s) {
+    static const std::regex re(
+        R"(^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$)");
+    return std::regex_match(s, re);
+}
+
+std::string lower(std::string s) {
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+} // namespace
+
+Json coerce_value(const Field& f, const Json& v) {
+    if (v.is_null()) return v;
+    switch (f.type) {
+    case FieldType::data:
+    case FieldType::text:
+    case FieldType::link:
+    case FieldType::password:
+        if (!v.is_string()) bad(f, "a string", v);
+        return v;
+    case FieldType::select: {
+        if (!v.is_string()) bad(f, "a string", v);
+        const auto& s = v.get_ref<const std::string&>();
+        if (s.empty()) return v;
+        for (const auto& opt : f.select_options) {
+            if (opt == s) return v;
+        }
+        std::string opts;
+        for (const auto& o : f.select_options) opts += (opts.empty() ? "" : ", ") + o;
+        throw Error(ErrorKind::validation,
+                    fmt::format("field '{}': '{}' is not one of {}", f.name, s, opts));
+    }
+    case FieldType::int_: {
+        if (v.is_number_integer()) return v;
+        if (v.is_number_float()) {
+            double d = v.get<double>();
+            if (std::trunc(d) == d && std::fabs(d) < 9.0e15) return Json(static_cast<long long>(d));
+        }
+        long long n = 0;
+        if (v.is_string() && parse_int(v.get<std::string>(), n)) return Json(n);
+        bad(f, "an integer", v);
+    }
+    case FieldType::float_:
+    case FieldType::decimal: {
+        if (v.is_number()) return v;
+        double d = 0;
+        if (v.is_string() && parse_double(v.get<std::string>(), d)) return Json(d);
+        bad(f, "a number", v);
+    }
+    case FieldType::check:
+        if (v.is_boolean()) return v;
+        if (v.is_number_integer() && (v.get<long long>() == 0 || v.get<long long>() == 1)) {
+            return Json(v.get<long long>() == 1);
+        }
+        bad(f, "true or false", v);
+    case FieldType::date:
+        if (v.is_string()) {
+            if (auto d = canonical_date(v.get<std::string>())) return Json(*d);
+        }
+        bad(f, "a date (YYYY-MM-DD)", v);
+    case FieldType::datetime:
+        if (v.is_string()) {
+            if (auto d = canonical_datetime(v.get<std::string>())) return Json(*d);
+        }
+        bad(f, "a datetime (YYYY-MM-DD HH:MM:SS, UTC unless an offset is given)", v);
+    case FieldType::time:
+        if (v.is_string()) {
+            if (auto t = canonical_time(v.get<std::string>())) return Json(*t);
+        }
+        bad(f, "a time (HH:MM:SS)", v);
+    case FieldType::uuid:
+        if (v.is_string() && valid_uuid(v.get<std::string>())) return Json(lower(v.get<std::string>()));
+        bad(f, "a UUID", v);
+    case FieldType::json:
+        return v;
+    case FieldType::table:
+        if (!v.is_array()) bad(f, "a list of rows", v);
+        return v;
+    }
+    bad(f, "a value", v);
+}
+
+SqlValue to_sql(const Field& f, const Json& v) {
+    if (v.is_null()) return std::monostate{};
+    switch (f.type) {
+    case FieldType::int_:
+        return static_cast<std::int64_t>(v.get<long long>());
+    case FieldType::float_:
+        return v.get<double>();
+    case FieldType::decimal:
+        // Text keeps NUMERIC exact on PostgreSQL; SQLite converts it by column affinity.
+        return v.dump();
+    case FieldType::check:
+        return v.get<bool>();
+    case FieldType::json:
+        return v.dump(-1, ' ', false, Json::error_handler_t::replace);
+    default:
+        if (v.is_string()) return v.get<std::string>();
+        return v.dump();
+    }
+}
+
+Json from_sql(const Field& f, const std::optional<std::string>& text) {
+    if (!text) return nullptr;
+    const std::string& s = *text;
+    switch (f.type) {
+    case FieldType::int_: {
+        long long n = 0;
+        if (parse_int(s, n)) return n;
+        double d = 0;
+        if (parse_double(s, d)) return static_cast<long long>(d);
+        return s;
+    }
+    case FieldType::float_:
+    case FieldType::decimal: {
+        long long n = 0;
+        if (f.type == FieldType::decimal && parse_int(s, n)) return n;
+        double d = 0;
+        if (parse_double(s, d)) return d;
+        return s;
+    }
+    case FieldType::check:
+        return s == "1" || s == "t" || s == "true";
+    case FieldType::json: {
+        Json j = Json::parse(s, nullptr, false);
+        return j.is_discarded() ? Json(s) : j;
+    }
+    case FieldType::datetime:
+        if (auto d = canonical_datetime(s)) return *d;
+        return s;
+    case FieldType::time:
+        if (auto t = canonical_time(s)) return *t;
+        return s;
+    default:
+        return s;
+    }
+}
+
+std::string now_timestamp() {
+    using namespace std::chrono;
+    auto now = system_clock::now();
+    auto us = duration_cast<microseconds>(now.time_since_epoch()).count();
+    long long secs = us / 1000000;
+    int micros = static_cast<int>(us % 1000000);
+    long long day = secs / 86400;
+    int y = 0;
+    unsigned mo = 0, d = 0;
+    civil_from_days(day, y, mo, d);
+    return fmt::format("{:04}-{:02}-{:02} {}", y, mo, d,
+                       format_clock(static_cast<int>(secs - day * 86400), micros, true));
+}
+
+std::string new_uuid() {
+    unsigned char b[16];
+    randombytes_buf(b, sizeof b);
+    b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);
+    b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);
+    return fmt::format("{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-"
+                       "{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
+                       b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
+                       b[12], b[13], b[14], b[15]);
+}
+
+std::string hash_password(const std::string& clear) {
+    if (sodium_init() < 0) throw Error(ErrorKind::internal, "libsodium failed to initialise");
+    char out[crypto_pwhash_STRBYTES];
+    if (crypto_pwhash_str(out, clear.c_str(), clear.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                          crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+        throw Error(ErrorKind::internal, "out of memory while hashing a password");
+    }
+    return out;
+}
+
+Json to_ordered(const nlohmann::json& value) { return Json::parse(value.dump()); }
+
+} // namespace m::core

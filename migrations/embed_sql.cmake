@@ -1,0 +1,15 @@
+# Turns migrations/sql/<dialect>/NNNN_slug.sql into a C++ table, so an installed `m` carries the
+# framework's own migrations without the source tree. Run by CMake at build time.
+file(GLOB dialects RELATIVE ${SQL_DIR} ${SQL_DIR}/*)
+set(body "")
+foreach(dialect ${dialects})
+  file(GLOB files ${SQL_DIR}/${dialect}/*.sql)
+  list(SORT files)
+  foreach(f ${files})
+    get_filename_component(fname ${f} NAME_WE)
+    file(READ ${f} content)
+    string(APPEND body "    {\"${dialect}\", \"${fname}\", R\"m_sql(${content})m_sql\"},\n")
+  endforeach()
+endforeach()
+file(WRITE ${OUT}.tmp "// Generated from migrations/sql by embed_sql.cmake. Do not edit.\n#include \"m/migrations/system_sql.hpp\"\n\nnamespace m::migrations {\n\nconst std::vector<SystemMigration>& system_migrations() {\n    static const std::vector<SystemMigration> all{\n${body}    };\n    return all;\n}\n\n} // namespace m::migrations\n")
+execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different ${OUT}.tmp ${OUT})

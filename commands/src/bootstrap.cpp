@@ -38,9 +38,10 @@ std::unique_ptr<core::Database> make_database(const core::Settings& settings) {
     if (url.rfind("postgres://", 0) == 0 || url.rfind("postgresql://", 0) == 0) {
         return std::make_unique<adapters::postgres::PostgresDatabase>(url, pool);
     }
-    throw Error(ErrorKind::validation,
-                fmt::format("DATABASE_URL '{}' has an unknown scheme (use postgres:// or sqlite://)",
-                            core::mask_url(url)));
+    throw Error(
+        ErrorKind::validation,
+        fmt::format("DATABASE_URL '{}' has an unknown scheme (use postgres:// or sqlite://)",
+                    core::mask_url(url)));
 }
 
 std::unique_ptr<Runtime> bootstrap(const GlobalOptions& options, Needs needs) {

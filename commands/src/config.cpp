@@ -61,11 +61,13 @@ void info(const GlobalOptions& options, Needs needs) {
         return;
     }
     fmt::print("m {}\nproject   {} ({})\ndatabase  {}\napps      {}\n", M_VERSION, s.project_name,
-               s.project_root.string(), db, rt->apps.empty() ? "(none)" : fmt::format("{}", fmt::join(rt->apps, ", ")));
+               s.project_root.string(), db,
+               rt->apps.empty() ? "(none)" : fmt::format("{}", fmt::join(rt->apps, ", ")));
     fmt::print("doctypes  {}\n", rt->meta.all().size());
     for (const auto& dt : rt->meta.all()) {
         fmt::print("  {:<24} {:<12} {} field(s){}{}\n", dt->name, dt->app, dt->fields.size(),
-                   dt->is_child_table ? ", child table" : "", dt->is_submittable ? ", submittable" : "");
+                   dt->is_child_table ? ", child table" : "",
+                   dt->is_submittable ? ", submittable" : "");
     }
 }
 

@@ -38,8 +38,9 @@ struct DocOptions {
 const core::DocType& require_table(Runtime& rt, core::Session& s, const std::string& doctype) {
     const core::DocType& dt = rt.meta.get(doctype);
     if (!rt.db().dialect().describe_table(s, dt.table_name())) {
-        throw Error(ErrorKind::not_found,
-                    fmt::format("table of DocType '{}' does not exist yet; run `m migrate`", dt.name));
+        throw Error(
+            ErrorKind::not_found,
+            fmt::format("table of DocType '{}' does not exist yet; run `m migrate`", dt.name));
     }
     return dt;
 }
@@ -59,7 +60,8 @@ std::vector<Json> read_documents(const std::string& data) {
     Json whole = Json::parse(text, nullptr, false);
     if (!whole.is_discarded()) {
         if (whole.is_array()) {
-            for (auto& d : whole) docs.push_back(d);
+            for (auto& d : whole)
+                docs.push_back(d);
         } else {
             docs.push_back(whole);
         }
@@ -94,10 +96,12 @@ std::string cell(const Json& v) {
 
 void print_table(const std::vector<std::string>& columns, const std::vector<Json>& rows) {
     std::vector<std::size_t> width;
-    for (const auto& c : columns) width.push_back(c.size());
+    for (const auto& c : columns)
+        width.push_back(c.size());
     for (const auto& r : rows) {
         for (std::size_t i = 0; i < columns.size(); ++i) {
-            width[i] = std::max(width[i], std::min<std::size_t>(cell(r.value(columns[i], Json())).size(), 40));
+            width[i] = std::max(
+                width[i], std::min<std::size_t>(cell(r.value(columns[i], Json())).size(), 40));
         }
     }
     auto line = [&](auto get) {
@@ -108,11 +112,13 @@ void print_table(const std::vector<std::string>& columns, const std::vector<Json
             out += fmt::format("{:<{}}", v, width[i]);
             if (i + 1 < columns.size()) out += "  ";
         }
-        while (!out.empty() && out.back() == ' ') out.pop_back();
+        while (!out.empty() && out.back() == ' ')
+            out.pop_back();
         fmt::print("{}\n", out);
     };
     line([&](std::size_t i) { return columns[i]; });
-    for (const auto& r : rows) line([&](std::size_t i) { return cell(r.value(columns[i], Json())); });
+    for (const auto& r : rows)
+        line([&](std::size_t i) { return cell(r.value(columns[i], Json())); });
 }
 
 void doc_list(const GlobalOptions& g, Needs needs, const DocOptions& o) {
@@ -150,7 +156,8 @@ void doc_list(const GlobalOptions& g, Needs needs, const DocOptions& o) {
     if (result.total) {
         fmt::print("({} of {})\n", result.items.size(), *result.total);
     } else {
-        fmt::print("({} shown{})\n", result.items.size(), result.has_more ? ", more available" : "");
+        fmt::print("({} shown{})\n", result.items.size(),
+                   result.has_more ? ", more available" : "");
     }
 }
 
@@ -160,8 +167,10 @@ void doc_get(const GlobalOptions& g, Needs needs, const DocOptions& o) {
     const core::DocType& dt = require_table(*rt, *s, o.doctype);
     core::DocumentService svc(rt->meta, rt->db().dialect());
     Json doc = svc.get(*s, dt.name, o.name);
-    if (g.json) print_json(doc);
-    else fmt::print("{}\n", doc.dump(2, ' ', false, Json::error_handler_t::replace));
+    if (g.json)
+        print_json(doc);
+    else
+        fmt::print("{}\n", doc.dump(2, ' ', false, Json::error_handler_t::replace));
 }
 
 void doc_insert(const GlobalOptions& g, Needs needs, const DocOptions& o) {
@@ -188,14 +197,17 @@ void doc_insert(const GlobalOptions& g, Needs needs, const DocOptions& o) {
         uow.commit();
     }
     for (const auto& doc : saved) {
-        if (g.json) print_json(doc);
-        else fmt::print("{}\n", doc.at("name").get<std::string>());
+        if (g.json)
+            print_json(doc);
+        else
+            fmt::print("{}\n", doc.at("name").get<std::string>());
     }
 }
 
 void doc_update(const GlobalOptions& g, Needs needs, const DocOptions& o) {
     auto docs = read_documents(o.data);
-    if (docs.size() != 1) throw Error(ErrorKind::validation, "update takes exactly one JSON object");
+    if (docs.size() != 1)
+        throw Error(ErrorKind::validation, "update takes exactly one JSON object");
     auto rt = bootstrap(g, needs);
     auto s = rt->db().session();
     const core::DocType& dt = require_table(*rt, *s, o.doctype);
@@ -203,8 +215,10 @@ void doc_update(const GlobalOptions& g, Needs needs, const DocOptions& o) {
     core::UnitOfWork uow(*s);
     Json doc = svc.update(*s, dt.name, o.name, docs[0], k_cli_user);
     uow.commit();
-    if (g.json) print_json(doc);
-    else fmt::print("Updated {} {}\n", dt.name, doc.at("name").get<std::string>());
+    if (g.json)
+        print_json(doc);
+    else
+        fmt::print("Updated {} {}\n", dt.name, doc.at("name").get<std::string>());
 }
 
 void doc_delete(const GlobalOptions& g, Needs needs, const DocOptions& o) {
@@ -215,8 +229,10 @@ void doc_delete(const GlobalOptions& g, Needs needs, const DocOptions& o) {
     core::UnitOfWork uow(*s);
     svc.remove(*s, dt.name, o.name, k_cli_user);
     uow.commit();
-    if (g.json) print_json(Json{{"deleted", o.name}, {"doctype", dt.name}});
-    else fmt::print("Deleted {} {}\n", dt.name, o.name);
+    if (g.json)
+        print_json(Json{{"deleted", o.name}, {"doctype", dt.name}});
+    else
+        fmt::print("Deleted {} {}\n", dt.name, o.name);
 }
 
 } // namespace

@@ -40,12 +40,13 @@ void doctor(const GlobalOptions& options) {
     });
     core::MetaRegistry meta;
     std::vector<std::string> apps;
-    bool have_meta = have_settings && run("metadata", [&] {
-        apps = settings.apps_explicit ? settings.installed_apps
-                                      : core::discover_apps(settings.project_root);
-        meta = core::load_metadata(settings.project_root, apps);
-        return fmt::format("{} app(s), {} DocType(s)", apps.size(), meta.all().size());
-    });
+    bool have_meta =
+        have_settings && run("metadata", [&] {
+            apps = settings.apps_explicit ? settings.installed_apps
+                                          : core::discover_apps(settings.project_root);
+            meta = core::load_metadata(settings.project_root, apps);
+            return fmt::format("{} app(s), {} DocType(s)", apps.size(), meta.all().size());
+        });
     if (have_settings) {
         run("project folder", [&] {
             namespace fs = std::filesystem;
@@ -73,9 +74,9 @@ void doctor(const GlobalOptions& options) {
                 migrations::Migrator migrator(*db, meta, settings.project_root, apps);
                 auto plan = migrator.plan("all");
                 if (!plan.empty()) {
-                    throw core::Error(core::ErrorKind::validation,
-                                      fmt::format("{} change(s) pending; run `m migrate`",
-                                                  plan.changes.size()));
+                    throw core::Error(
+                        core::ErrorKind::validation,
+                        fmt::format("{} change(s) pending; run `m migrate`", plan.changes.size()));
                 }
                 return std::string("schema is up to date");
             });

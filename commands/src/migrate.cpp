@@ -28,7 +28,8 @@ void print_plan(const Plan& plan, const std::string& db_name) {
     }
     fmt::print("{} pending change(s) on {}:\n", plan.changes.size(), db_name);
     for (const auto& c : plan.changes) {
-        fmt::print("  [{:<8}] {:<16} {}\n", migrations::to_string(c.risk), c.doctype, c.description);
+        fmt::print("  [{:<8}] {:<16} {}\n", migrations::to_string(c.risk), c.doctype,
+                   c.description);
         for (const auto& sql : c.sql) {
             std::string indented;
             for (char ch : sql) {
@@ -51,8 +52,10 @@ void migrate(const GlobalOptions& options, Needs needs, const MigrateOptions& o,
     Plan plan = migrator.plan(what);
     const std::string db_name = rt->db().dialect().name();
     if (o.plan || o.check) {
-        if (options.json) print_json(plan.to_json());
-        else print_plan(plan, db_name);
+        if (options.json)
+            print_json(plan.to_json());
+        else
+            print_plan(plan, db_name);
         if (o.check && !plan.empty()) throw ExitCode{3};
         return;
     }
@@ -68,7 +71,8 @@ void migrate(const GlobalOptions& options, Needs needs, const MigrateOptions& o,
         return;
     }
     for (const auto& c : plan.changes) {
-        fmt::print("  [{:<8}] {:<16} {}\n", migrations::to_string(c.risk), c.doctype, c.description);
+        fmt::print("  [{:<8}] {:<16} {}\n", migrations::to_string(c.risk), c.doctype,
+                   c.description);
     }
     fmt::print("Applied {} change(s) on {}.\n", plan.changes.size(), db_name);
 }
@@ -78,7 +82,8 @@ void status(const GlobalOptions& options, Needs needs) {
     Migrator migrator(rt->db(), rt->meta, rt->settings.project_root, rt->apps);
     Plan plan = migrator.plan("all");
     std::map<std::string, std::vector<const migrations::Change*>> by_subject;
-    for (const auto& c : plan.changes) by_subject[c.doctype].push_back(&c);
+    for (const auto& c : plan.changes)
+        by_subject[c.doctype].push_back(&c);
     Json out = Json::object();
     out["database"] = rt->db().dialect().name();
     out["pending"] = plan.changes.size();
@@ -88,7 +93,8 @@ void status(const GlobalOptions& options, Needs needs) {
         row["doctype"] = dt->name;
         row["table"] = dt->table_name();
         row["changes"] = Json::array();
-        for (const auto* c : by_subject[dt->name]) row["changes"].push_back(c->to_json());
+        for (const auto* c : by_subject[dt->name])
+            row["changes"].push_back(c->to_json());
         out["doctypes"].push_back(row);
     }
     if (options.json) {
@@ -115,8 +121,10 @@ void status(const GlobalOptions& options, Needs needs) {
             }
         }
     }
-    if (plan.empty()) fmt::print("Everything is up to date.\n");
-    else fmt::print("{} pending change(s); run `m migrate` to apply.\n", plan.changes.size());
+    if (plan.empty())
+        fmt::print("Everything is up to date.\n");
+    else
+        fmt::print("{} pending change(s); run `m migrate` to apply.\n", plan.changes.size());
 }
 
 void history(const GlobalOptions& options, Needs needs, int limit) {
@@ -126,15 +134,19 @@ void history(const GlobalOptions& options, Needs needs, int limit) {
     if (options.json) {
         Json arr = Json::array();
         for (const auto& h : entries) {
-            arr.push_back(Json{{"applied_at", h.applied_at}, {"kind", h.kind},
-                               {"subject", h.subject}, {"action", h.action}, {"risk", h.risk}});
+            arr.push_back(Json{{"applied_at", h.applied_at},
+                               {"kind", h.kind},
+                               {"subject", h.subject},
+                               {"action", h.action},
+                               {"risk", h.risk}});
         }
         print_json(arr);
         return;
     }
     if (entries.empty()) fmt::print("No migrations have run yet.\n");
     for (const auto& h : entries) {
-        fmt::print("{}  {:<9} {:<16} {:<16} {}\n", h.applied_at, h.risk, h.subject, h.action, h.kind);
+        fmt::print("{}  {:<9} {:<16} {:<16} {}\n", h.applied_at, h.risk, h.subject, h.action,
+                   h.kind);
     }
 }
 

@@ -34,8 +34,9 @@ void write_file(const fs::path& path, const std::string& content) {
 void refuse_existing(const fs::path& path, const std::string& what) {
     std::error_code ec;
     if (fs::exists(path, ec)) {
-        throw Error(ErrorKind::conflict,
-                    fmt::format("{} '{}' already exists; refusing to overwrite", what, path.string()));
+        throw Error(
+            ErrorKind::conflict,
+            fmt::format("{} '{}' already exists; refusing to overwrite", what, path.string()));
     }
 }
 
@@ -60,11 +61,13 @@ void new_project(const std::string& name, const GlobalOptions& options) {
     std::error_code ec;
     fs::create_directories(root, ec);
     if (ec) {
-        throw Error(ErrorKind::unavailable,
-                    fmt::format("cannot create project folder {}: {}", root.string(), ec.message()));
+        throw Error(ErrorKind::unavailable, fmt::format("cannot create project folder {}: {}",
+                                                        root.string(), ec.message()));
     }
-    write_file(root / core::k_config_file_name,
-               fmt::format(R"(# Settings of the m project '{0}'. Environment variables and .env override this
+    write_file(
+        root / core::k_config_file_name,
+        fmt::format(
+            R"(# Settings of the m project '{0}'. Environment variables and .env override this
 # file; command-line flags override both. `m config show` prints the effective values.
 
 [project]
@@ -80,10 +83,11 @@ pool_size = 8
 [log]
 level = "info"
 )",
-                           fs::path(name).filename().string()));
-    write_file(root / ".env", fmt::format("# Secrets of this project; keep this file out of version control.\n"
-                                          "M_SECRET_KEY={}\n",
-                                          random_secret()));
+            fs::path(name).filename().string()));
+    write_file(root / ".env",
+               fmt::format("# Secrets of this project; keep this file out of version control.\n"
+                           "M_SECRET_KEY={}\n",
+                           random_secret()));
     write_file(root / ".gitignore", ".m/\n.env\n");
     fs::create_directories(root / "apps", ec);
     if (options.json) {
@@ -143,8 +147,9 @@ void new_doctype(const DoctypeOptions& o, const GlobalOptions& options) {
     core::Settings settings = load_settings_for(options);
     fs::path app_dir = settings.project_root / "apps" / o.app;
     if (!fs::exists(app_dir / "app.json")) {
-        throw Error(ErrorKind::not_found,
-                    fmt::format("app '{}' does not exist (create it with `m new app {}`)", o.app, o.app));
+        throw Error(
+            ErrorKind::not_found,
+            fmt::format("app '{}' does not exist (create it with `m new app {}`)", o.app, o.app));
     }
     fs::path file = app_dir / "doctypes" / core::snake_case(o.name) / "doctype.json";
     refuse_existing(file.parent_path(), "DocType folder");
@@ -175,7 +180,8 @@ void new_doctype(const DoctypeOptions& o, const GlobalOptions& options) {
                 std::size_t start = 0;
                 while (start <= opts.size()) {
                     auto bar = opts.find('|', start);
-                    std::string item = opts.substr(start, bar == std::string::npos ? bar : bar - start);
+                    std::string item =
+                        opts.substr(start, bar == std::string::npos ? bar : bar - start);
                     if (!item.empty()) list.push_back(item);
                     if (bar == std::string::npos) break;
                     start = bar + 1;
@@ -192,8 +198,10 @@ void new_doctype(const DoctypeOptions& o, const GlobalOptions& options) {
         }
         dt["fields"].push_back(f);
     }
-    dt["permissions"] = {{"read", {"System"}},   {"write", {"System"}},
-                         {"create", {"System"}}, {"delete", {"System"}}};
+    dt["permissions"] = {{"read", {"System"}},
+                         {"write", {"System"}},
+                         {"create", {"System"}},
+                         {"delete", {"System"}}};
     if (o.submittable) {
         dt["permissions"]["submit"] = {"System"};
         dt["permissions"]["cancel"] = {"System"};

@@ -7,8 +7,8 @@ namespace m::core {
 std::string quote_ident(std::string_view ident) {
     if (ident.empty()) throw Error(ErrorKind::internal, "empty SQL identifier");
     for (char c : ident) {
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '_';
+        bool ok =
+            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
         if (!ok) {
             throw Error(ErrorKind::internal,
                         "refusing SQL identifier '" + std::string(ident) + "'");

@@ -56,7 +56,8 @@ std::optional<FieldType> parse_field_type(std::string_view name) noexcept {
 const std::vector<std::string>& field_type_names() {
     static const std::vector<std::string> names = [] {
         std::vector<std::string> out;
-        for (const auto& t : k_type_names) out.emplace_back(t.name);
+        for (const auto& t : k_type_names)
+            out.emplace_back(t.name);
         return out;
     }();
     return names;
@@ -86,8 +87,8 @@ std::string snake_case(std::string_view name) {
             // "ToDo" -> "to_do"; "HTTPLog" -> "http_log"
             bool prev_lower = i > 0 && (std::islower(static_cast<unsigned char>(name[i - 1])) ||
                                         std::isdigit(static_cast<unsigned char>(name[i - 1])));
-            bool next_lower = i + 1 < name.size() &&
-                              std::islower(static_cast<unsigned char>(name[i + 1]));
+            bool next_lower =
+                i + 1 < name.size() && std::islower(static_cast<unsigned char>(name[i + 1]));
             bool prev_upper = i > 0 && std::isupper(static_cast<unsigned char>(name[i - 1]));
             if (!out.empty() && out.back() != '_' && (prev_lower || (prev_upper && next_lower))) {
                 out += '_';
@@ -97,13 +98,18 @@ std::string snake_case(std::string_view name) {
             out += static_cast<char>(c);
         }
     }
-    while (!out.empty() && out.back() == '_') out.pop_back();
+    while (!out.empty() && out.back() == '_')
+        out.pop_back();
     return out;
 }
 
-std::string DocType::table_name() const { return snake_case(name); }
+std::string DocType::table_name() const {
+    return snake_case(name);
+}
 
-const std::vector<Field>& DocType::columns() const { return m_columns; }
+const std::vector<Field>& DocType::columns() const {
+    return m_columns;
+}
 
 const Field* DocType::find(std::string_view field_name) const noexcept {
     for (const auto& f : m_columns) {

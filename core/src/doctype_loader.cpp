@@ -19,43 +19,68 @@ using nlohmann::json;
 namespace {
 
 const std::set<std::string, std::less<>> k_reserved{
-    "all",        "analyse",   "analyze",   "and",          "any",
-    "array",      "as",        "asc",       "asymmetric",   "between",
-    "both",       "by",        "case",      "cast",         "check",
-    "collate",    "column",    "constraint", "create",      "current_date",
-    "current_time", "current_timestamp", "current_user", "default", "deferrable",
-    "delete",     "desc",      "distinct",  "do",           "drop",
-    "else",       "end",       "except",    "exists",       "false",
-    "fetch",      "for",       "foreign",   "from",         "grant",
-    "group",      "having",    "in",        "index",        "initially",
-    "insert",     "intersect", "into",      "is",           "join",
-    "lateral",    "leading",   "like",      "limit",        "localtime",
-    "localtimestamp", "not",   "null",      "offset",       "on",
-    "only",       "or",        "order",     "placing",      "primary",
-    "references", "returning", "select",    "session_user", "set",
-    "some",       "symmetric", "table",     "then",         "to",
-    "trailing",   "true",      "union",     "unique",       "update",
-    "user",       "using",     "values",    "variadic",     "when",
-    "where",      "window",    "with",
+    "all",          "analyse",
+    "analyze",      "and",
+    "any",          "array",
+    "as",           "asc",
+    "asymmetric",   "between",
+    "both",         "by",
+    "case",         "cast",
+    "check",        "collate",
+    "column",       "constraint",
+    "create",       "current_date",
+    "current_time", "current_timestamp",
+    "current_user", "default",
+    "deferrable",   "delete",
+    "desc",         "distinct",
+    "do",           "drop",
+    "else",         "end",
+    "except",       "exists",
+    "false",        "fetch",
+    "for",          "foreign",
+    "from",         "grant",
+    "group",        "having",
+    "in",           "index",
+    "initially",    "insert",
+    "intersect",    "into",
+    "is",           "join",
+    "lateral",      "leading",
+    "like",         "limit",
+    "localtime",    "localtimestamp",
+    "not",          "null",
+    "offset",       "on",
+    "only",         "or",
+    "order",        "placing",
+    "primary",      "references",
+    "returning",    "select",
+    "session_user", "set",
+    "some",         "symmetric",
+    "table",        "then",
+    "to",           "trailing",
+    "true",         "union",
+    "unique",       "update",
+    "user",         "using",
+    "values",       "variadic",
+    "when",         "where",
+    "window",       "with",
 };
 
 const std::set<std::string, std::less<>> k_top_keys{
-    "name",          "label",          "module",       "naming_rule", "is_submittable",
-    "is_child_table", "is_single",     "track_changes", "show_in_desk", "api_resource",
-    "requires_auth", "apply_rls",      "rls_field",    "title_field", "sort_field",
-    "sort_order",    "fields",         "permissions",  "indexes",     "ui_meta",
+    "name",           "label",     "module",        "naming_rule",  "is_submittable",
+    "is_child_table", "is_single", "track_changes", "show_in_desk", "api_resource",
+    "requires_auth",  "apply_rls", "rls_field",     "title_field",  "sort_field",
+    "sort_order",     "fields",    "permissions",   "indexes",      "ui_meta",
     "description",
 };
 
 const std::set<std::string, std::less<>> k_field_keys{
-    "name",       "type",        "label",        "required",        "unique",
-    "default",    "options",     "read_only",    "hidden",          "in_list_view",
-    "allow_on_submit", "description", "min",     "max",             "min_length",
-    "max_length", "pattern",     "precision",
+    "name",    "type",      "label",      "required",     "unique",          "default",
+    "options", "read_only", "hidden",     "in_list_view", "allow_on_submit", "description",
+    "min",     "max",       "min_length", "max_length",   "pattern",         "precision",
 };
 
 const std::set<std::string, std::less<>> k_actions{"read",   "write",  "create",
-                                                    "delete", "submit", "cancel"};
+                                                   "delete", "submit", "cancel"};
 
 class Checker {
 public:
@@ -82,7 +107,8 @@ public:
                            const std::string& ctx) const {
         if (!obj.contains(key) || obj.at(key).is_null()) return fallback;
         const json& v = obj.at(key);
-        if (!v.is_string()) fail(fmt::format("{}'{}' must be a string, got {}", ctx, key, v.dump()));
+        if (!v.is_string())
+            fail(fmt::format("{}'{}' must be a string, got {}", ctx, key, v.dump()));
         return v.get<std::string>();
     }
 
@@ -90,7 +116,8 @@ public:
                                      const std::string& ctx) const {
         if (!obj.contains(key) || obj.at(key).is_null()) return std::nullopt;
         const json& v = obj.at(key);
-        if (!v.is_number()) fail(fmt::format("{}'{}' must be a number, got {}", ctx, key, v.dump()));
+        if (!v.is_number())
+            fail(fmt::format("{}'{}' must be a number, got {}", ctx, key, v.dump()));
         return v.get<double>();
     }
 
@@ -176,8 +203,8 @@ Field parse_field(const json& j, const Checker& c, std::size_t index) {
         try {
             std::regex re(f.pattern, std::regex::ECMAScript);
         } catch (const std::regex_error& e) {
-            c.fail_field(f.name, fmt::format("'pattern' is not a valid regular expression: {}",
-                                             e.what()));
+            c.fail_field(f.name,
+                         fmt::format("'pattern' is not a valid regular expression: {}", e.what()));
         }
     }
     if (f.unique && (f.type == FieldType::text || f.type == FieldType::json ||
@@ -354,7 +381,8 @@ DocType parse_doctype(const json& j, const std::string& source, const std::strin
                                    "delete, submit, cancel)",
                                    action));
             }
-            if (!roles.is_array()) c.fail(fmt::format("permissions.{} must be a list of roles", action));
+            if (!roles.is_array())
+                c.fail(fmt::format("permissions.{} must be a list of roles", action));
             std::vector<std::string> list;
             for (const auto& r : roles) {
                 if (!r.is_string() || r.get<std::string>().empty()) {
@@ -391,7 +419,8 @@ DocType parse_doctype(const json& j, const std::string& source, const std::strin
                 c.fail(fmt::format("indexes[{}]: 'fields' must be a non-empty list", i));
             }
             for (const auto& fname : *fields) {
-                if (!fname.is_string()) c.fail(fmt::format("indexes[{}]: field names must be strings", i));
+                if (!fname.is_string())
+                    c.fail(fmt::format("indexes[{}]: field names must be strings", i));
                 std::string name = fname.get<std::string>();
                 const Field* f = dt.find(name);
                 if (!f) c.fail(fmt::format("indexes[{}]: unknown field '{}'", i, name));

@@ -21,7 +21,8 @@ bool is_empty_value(const Json& v) {
 
 std::size_t utf8_length(const std::string& s) {
     std::size_t n = 0;
-    for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+    for (unsigned char c : s)
+        n += (c & 0xC0) != 0x80;
     return n;
 }
 
@@ -38,7 +39,8 @@ void check_constraints(const Field& f, const Json& v, std::vector<std::string>& 
                               ? 140
                               : 0;
         if (max && len > max) {
-            errors.push_back(fmt::format("{}field '{}': longer than {} characters", prefix, f.name, max));
+            errors.push_back(
+                fmt::format("{}field '{}': longer than {} characters", prefix, f.name, max));
         }
         if (f.min_length && len < static_cast<std::size_t>(*f.min_length) && !s.empty()) {
             errors.push_back(fmt::format("{}field '{}': shorter than {} characters", prefix, f.name,
@@ -90,14 +92,53 @@ std::string expand_series(const std::string& pattern, int& digits) {
     parts.push_back(cur);
     for (const auto& p : parts) {
         ++i;
-        if (p == "YYYY") out += fmt::format("{:04}", tm.tm_year + 1900);
-        else if (p == "YY") out += fmt::format("{:02}", (tm.tm_year + 1900) % 100);
-        else if (p == "MM") out += fmt::format("{:02}", tm.tm_mon + 1);
-        else if (p == "DD") out += fmt::format("{:02}", tm.tm_mday);
+        if (p == "YYYY")
+            out += fmt::format("{:04}", tm.tm_year + 1900);
+        else if (p == "YY")
+            out += fmt::format("{:02}", (tm.tm_year + 1900) % 100);
+        else if (p == "MM")
+            out += fmt::format("{:02}", tm.tm_mon + 1);
+        else if (p == "DD")
+            out += fmt::format("{:02}", tm.tm_mday);
         else if (!p.empty() && std::all_of(p.begin(), p.end(), [](char c) { return c == '#'; })) {
             digits = static_cast<int>(p.size());
             out += "\x01"; // where the counter goes
-        } else out += p;
+        } else
+            out += p;
+    }
+    return out;
+}
+
+/// The document with keys in metadata order: standard fields, then fields as declared (child
+/// rows likewise), so every command prints documents the same way.
+Json in_field_order(const MetaRegistry& meta, const DocType& dt, const Json& doc) {
+    Json out = Json::object();
+    for (const auto& f : dt.columns()) {
+        if (f.type == FieldType::password) continue;
+        auto it = doc.find(f.name);
+        if (it != doc.end()) out[f.name] = *it;
+    }
+    for (const auto& f : dt.fields) {
+        if (f.type != FieldType::table) continue;
+        const DocType& child = meta.get(f.options);
+        Json rows = Json::array();
+        if (auto it = doc.find(f.name); it != doc.end()) {
+            for (const auto& row : *it)
+                rows.push_back(in_field_order(meta, child, row));
+        }
+        // Insert the table where it was declared among the fields.
+        out[f.name] = std::move(rows);
+    }
+    if (!dt.fields.empty()) {
+        Json ordered = Json::object();
+        for (const auto& f : dt.columns()) {
+            if (!f.standard) break;
+            if (out.contains(f.name)) ordered[f.name] = out[f.name];
+        }
+        for (const auto& f : dt.fields) {
+            if (out.contains(f.name)) ordered[f.name] = out[f.name];
+        }
+        return ordered;
     }
     return out;
 }
@@ -107,7 +148,8 @@ std::string expand_series(const std::string& pattern, int& digits) {
 Json ListResult::to_json() const {
     Json j = Json::object();
     j["items"] = Json::array();
-    for (const auto& item : items) j["items"].push_back(item);
+    for (const auto& item : items)
+        j["items"].push_back(item);
     j["total"] = total ? Json(*total) : Json(nullptr);
     j["limit"] = limit;
     j["offset"] = offset;
@@ -143,7 +185,8 @@ Json DocumentService::build_fields(Session& session, const DocType& dt, const Js
             Json rows = Json::array();
             for (std::size_t i = 0; i < value.size(); ++i) {
                 const Json& row = value[i];
-                std::string row_prefix = fmt::format("{}field '{}' row {}: ", prefix, f.name, i + 1);
+                std::string row_prefix =
+                    fmt::format("{}field '{}' row {}: ", prefix, f.name, i + 1);
                 if (!row.is_object()) {
                     errors.push_back(row_prefix + "must be an object");
                     continue;
@@ -226,7 +269,8 @@ void DocumentService::save_children(Session& session, const DocType& dt, Json& d
     for (const auto& f : dt.fields) {
         if (f.type != FieldType::table) continue;
         const DocType& child = m_meta.get(f.options);
-        if (replace) m_repo.delete_children(session, child, doc.at("id").get<std::string>(), f.name);
+        if (replace)
+            m_repo.delete_children(session, child, doc.at("id").get<std::string>(), f.name);
         Json& rows = doc[f.name];
         long long idx = 0;
         for (auto& row : rows) {
@@ -288,7 +332,8 @@ Json DocumentService::insert(Session& session, const std::string& doctype, const
     doc["modified"] = now;
     doc["modified_by"] = user;
     doc["docstatus"] = 0;
-    for (auto& [k, v] : fields.items()) doc[k] = v;
+    for (auto& [k, v] : fields.items())
+        doc[k] = v;
     std::string name = make_name(session, dt, doc, input);
     if (name.size() > 140) {
         throw Error(ErrorKind::validation,
@@ -297,12 +342,14 @@ Json DocumentService::insert(Session& session, const std::string& doctype, const
     }
     doc["name"] = name;
     if (m_repo.exists(session, dt, "name", Json(name))) {
-        throw Error(ErrorKind::conflict,
-                    fmt::format("DocType '{}': a document named '{}' already exists", dt.name, name));
+        throw Error(
+            ErrorKind::conflict,
+            fmt::format("DocType '{}': a document named '{}' already exists", dt.name, name));
     }
     if (m_repo.exists(session, dt, "id", Json(id))) {
-        throw Error(ErrorKind::conflict,
-                    fmt::format("DocType '{}': a document with id '{}' already exists", dt.name, id));
+        throw Error(
+            ErrorKind::conflict,
+            fmt::format("DocType '{}': a document with id '{}' already exists", dt.name, id));
     }
     check_unique(session, dt, doc, {});
     Json row = doc;
@@ -311,10 +358,7 @@ Json DocumentService::insert(Session& session, const std::string& doctype, const
     }
     m_repo.insert(session, dt, row);
     save_children(session, dt, doc, user, false);
-    for (const auto& f : dt.fields) {
-        if (f.type == FieldType::password) doc.erase(f.name);
-    }
-    return doc;
+    return in_field_order(m_meta, dt, doc);
 }
 
 Json DocumentService::load(Session& session, const DocType& dt, const std::string& key) const {
@@ -329,7 +373,8 @@ Json DocumentService::load(Session& session, const DocType& dt, const std::strin
     if (!row) row = m_repo.find(session, dt, "name", key);
     if (!row) {
         throw Error(ErrorKind::not_found,
-                    fmt::format("{} '{}' not found", dt.name, key.size() > 80 ? key.substr(0, 77) + "..." : key));
+                    fmt::format("{} '{}' not found", dt.name,
+                                key.size() > 80 ? key.substr(0, 77) + "..." : key));
     }
     return *row;
 }
@@ -351,7 +396,7 @@ Json DocumentService::get(Session& session, const std::string& doctype,
     const DocType& dt = m_meta.get(doctype);
     Json doc = load(session, dt, id_or_name);
     load_children(session, dt, doc);
-    return doc;
+    return in_field_order(m_meta, dt, doc);
 }
 
 Json DocumentService::update(Session& session, const std::string& doctype,
@@ -409,7 +454,8 @@ Json DocumentService::update(Session& session, const std::string& doctype,
     }
     check_unique(session, dt, fields, id);
     Json doc = current;
-    for (auto& [k, v] : fields.items()) doc[k] = v;
+    for (auto& [k, v] : fields.items())
+        doc[k] = v;
     std::string now = now_timestamp();
     doc["modified"] = now;
     doc["modified_by"] = user;
@@ -433,10 +479,7 @@ Json DocumentService::update(Session& session, const std::string& doctype,
     if (children_changed) {
         save_children(session, dt, doc, user, true);
     }
-    for (const auto& f : dt.fields) {
-        if (f.type == FieldType::password) doc.erase(f.name);
-    }
-    return doc;
+    return in_field_order(m_meta, dt, doc);
 }
 
 void DocumentService::remove(Session& session, const std::string& doctype,

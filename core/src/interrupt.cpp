@@ -11,7 +11,9 @@ namespace {
 std::atomic<bool> g_interrupted{false};
 static_assert(std::atomic<bool>::is_always_lock_free);
 
-extern "C" void on_signal(int) { g_interrupted.store(true); }
+extern "C" void on_signal(int) {
+    g_interrupted.store(true);
+}
 } // namespace
 
 void install_interrupt_handler() {
@@ -22,7 +24,9 @@ void install_interrupt_handler() {
     sigaction(SIGTERM, &sa, nullptr);
 }
 
-bool interrupted() noexcept { return g_interrupted.load(); }
+bool interrupted() noexcept {
+    return g_interrupted.load();
+}
 
 void throw_if_interrupted() {
     if (interrupted()) throw Error(ErrorKind::cancelled, "interrupted");

@@ -48,8 +48,8 @@ std::string shorten(const std::string& s) {
 const Field& field_for(const DocType& dt, const std::string& name, const char* what) {
     const Field* f = dt.find(name);
     if (!f || !f->has_column()) {
-        throw Error(ErrorKind::validation,
-                    fmt::format("DocType '{}': {}: unknown field '{}'", dt.name, what, shorten(name)));
+        throw Error(ErrorKind::validation, fmt::format("DocType '{}': {}: unknown field '{}'",
+                                                       dt.name, what, shorten(name)));
     }
     return *f;
 }
@@ -58,7 +58,8 @@ Json coerce_for_filter(const DocType& dt, const Field& f, const Json& v) {
     try {
         return coerce_value(f, v);
     } catch (const Error& e) {
-        throw Error(ErrorKind::validation, fmt::format("DocType '{}': filter on {}", dt.name, e.what()));
+        throw Error(ErrorKind::validation,
+                    fmt::format("DocType '{}': filter on {}", dt.name, e.what()));
     }
 }
 
@@ -71,12 +72,15 @@ Filter make_filter(const DocType& dt, const std::string& field, const std::strin
                            [&](const OpName& o) { return o.name == op_name; });
     if (op_name == "is") {
         // Frappe: ["field", "is", "set" | "not set"]
-        if (value == "set") out.op = FilterOp::is_not_null;
-        else if (value == "not set") out.op = FilterOp::is_null;
-        else throw Error(ErrorKind::validation,
-                         fmt::format("DocType '{}': filter on '{}': operator 'is' takes \"set\" or "
-                                     "\"not set\"",
-                                     dt.name, field));
+        if (value == "set")
+            out.op = FilterOp::is_not_null;
+        else if (value == "not set")
+            out.op = FilterOp::is_null;
+        else
+            throw Error(ErrorKind::validation,
+                        fmt::format("DocType '{}': filter on '{}': operator 'is' takes \"set\" or "
+                                    "\"not set\"",
+                                    dt.name, field));
         return out;
     }
     if (it == k_ops.end()) {
@@ -87,10 +91,12 @@ Filter make_filter(const DocType& dt, const std::string& field, const std::strin
     }
     out.op = it->op;
     if (f.type == FieldType::password) {
-        throw Error(ErrorKind::validation,
-                    fmt::format("DocType '{}': cannot filter on password field '{}'", dt.name, field));
+        throw Error(
+            ErrorKind::validation,
+            fmt::format("DocType '{}': cannot filter on password field '{}'", dt.name, field));
     }
-    if (f.type == FieldType::json && out.op != FilterOp::is_null && out.op != FilterOp::is_not_null) {
+    if (f.type == FieldType::json && out.op != FilterOp::is_null &&
+        out.op != FilterOp::is_not_null) {
         throw Error(ErrorKind::validation,
                     fmt::format("DocType '{}': json field '{}' only supports is_null/is_not_null",
                                 dt.name, field));
@@ -122,7 +128,8 @@ Filter make_filter(const DocType& dt, const std::string& field, const std::strin
                                     dt.name, field, op_name));
         }
         out.value = Json::array();
-        for (const auto& item : list) out.value.push_back(coerce_for_filter(dt, f, item));
+        for (const auto& item : list)
+            out.value.push_back(coerce_for_filter(dt, f, item));
         break;
     }
     case FilterOp::between:
@@ -131,7 +138,8 @@ Filter make_filter(const DocType& dt, const std::string& field, const std::strin
                         fmt::format("DocType '{}': filter on '{}': 'between' needs [low, high]",
                                     dt.name, field));
         }
-        out.value = Json::array({coerce_for_filter(dt, f, value[0]), coerce_for_filter(dt, f, value[1])});
+        out.value =
+            Json::array({coerce_for_filter(dt, f, value[0]), coerce_for_filter(dt, f, value[1])});
         break;
     case FilterOp::like:
     case FilterOp::not_like:
@@ -166,7 +174,8 @@ std::vector<std::string> split_commas(std::string_view text) {
     std::size_t start = 0;
     while (start <= text.size()) {
         auto comma = text.find(',', start);
-        auto part = trim(text.substr(start, comma == std::string_view::npos ? text.npos : comma - start));
+        auto part =
+            trim(text.substr(start, comma == std::string_view::npos ? text.npos : comma - start));
         if (!part.empty()) out.push_back(part);
         if (comma == std::string_view::npos) break;
         start = comma + 1;
@@ -225,8 +234,7 @@ std::vector<Filter> parse_filters(const DocType& dt, const Json& filters) {
             // [field, op, value] or [doctype, field, op, value]
             std::size_t base = item.size() == 4 ? 1 : 0;
             if (item.size() < 2 || item.size() > 4) {
-                throw Error(ErrorKind::validation,
-                            "filter: expected [field, operator, value]");
+                throw Error(ErrorKind::validation, "filter: expected [field, operator, value]");
             }
             if (base == 1 && item[0] != Json(dt.name)) {
                 throw Error(ErrorKind::validation,
@@ -265,14 +273,19 @@ std::vector<OrderBy> parse_order_by(const DocType& dt, std::string_view text) {
             spec = trim(spec.substr(1));
         }
         auto space = spec.find(' ');
+        // The field first: "name; DROP TABLE x" is refused for its field, not its direction.
+        field_for(dt, spec.substr(0, space), "order_by");
         if (space != std::string::npos) {
             std::string dir = trim(spec.substr(space + 1));
             std::string low = dir;
             std::transform(low.begin(), low.end(), low.begin(), ::tolower);
-            if (low == "desc") ob.descending = true;
-            else if (low == "asc") ob.descending = false;
-            else throw Error(ErrorKind::validation,
-                             fmt::format("order_by: '{}' is not asc or desc", shorten(dir)));
+            if (low == "desc")
+                ob.descending = true;
+            else if (low == "asc")
+                ob.descending = false;
+            else
+                throw Error(ErrorKind::validation,
+                            fmt::format("order_by: '{}' is not asc or desc", shorten(dir)));
             spec = spec.substr(0, space);
         }
         field_for(dt, spec, "order_by");
@@ -292,7 +305,8 @@ std::vector<std::string> parse_fields(const DocType& dt, std::string_view text) 
             throw Error(ErrorKind::validation, "fields: malformed JSON list");
         }
         for (const auto& item : j) {
-            if (!item.is_string()) throw Error(ErrorKind::validation, "fields: names must be strings");
+            if (!item.is_string())
+                throw Error(ErrorKind::validation, "fields: names must be strings");
             names.push_back(item.get<std::string>());
         }
     } else {
@@ -307,9 +321,9 @@ std::vector<std::string> parse_fields(const DocType& dt, std::string_view text) 
     for (const auto& n : names) {
         const Field& f = field_for(dt, n, "fields");
         if (f.type == FieldType::password) {
-            throw Error(ErrorKind::validation,
-                        fmt::format("DocType '{}': fields: password field '{}' is write-only",
-                                    dt.name, n));
+            throw Error(
+                ErrorKind::validation,
+                fmt::format("DocType '{}': fields: password field '{}' is write-only", dt.name, n));
         }
         add(n);
     }

@@ -19,7 +19,8 @@ const Field& column_of(const DocType& dt, const std::string& name) {
 
 } // namespace
 
-std::string Repository::select_list(const DocType& dt, const std::vector<std::string>& fields) const {
+std::string Repository::select_list(const DocType& dt,
+                                    const std::vector<std::string>& fields) const {
     std::string out;
     auto add = [&](const Field& f) {
         if (f.type == FieldType::password) return; // write-only
@@ -27,9 +28,11 @@ std::string Repository::select_list(const DocType& dt, const std::vector<std::st
         out += quote_ident(f.name);
     };
     if (fields.empty()) {
-        for (const auto& f : dt.columns()) add(f);
+        for (const auto& f : dt.columns())
+            add(f);
     } else {
-        for (const auto& name : fields) add(column_of(dt, name));
+        for (const auto& name : fields)
+            add(column_of(dt, name));
     }
     return out;
 }
@@ -88,9 +91,9 @@ std::int64_t Repository::update(Session& session, const DocType& dt, const std::
     }
     if (sets.empty()) return 1;
     params.push_back(id);
-    std::string sql = fmt::format("UPDATE {} SET {} WHERE {} = {}", quote_ident(dt.table_name()),
-                                  sets, quote_ident("id"),
-                                  m_dialect.placeholder(static_cast<int>(params.size())));
+    std::string sql =
+        fmt::format("UPDATE {} SET {} WHERE {} = {}", quote_ident(dt.table_name()), sets,
+                    quote_ident("id"), m_dialect.placeholder(static_cast<int>(params.size())));
     if (expected_modified) {
         params.push_back(*expected_modified);
         sql += fmt::format(" AND {} = {}", quote_ident("modified"),
@@ -117,15 +120,25 @@ Repository::Where Repository::where_clause(const DocType& dt, const std::vector<
         std::string col = quote_ident(f.name);
         std::string cond;
         switch (flt.op) {
-        case FilterOp::eq: cond = fmt::format("{} = {}", col, param(f, flt.value)); break;
+        case FilterOp::eq:
+            cond = fmt::format("{} = {}", col, param(f, flt.value));
+            break;
         case FilterOp::ne:
             // SQL's <> never matches NULL; users expect "not equal" to include empty fields.
             cond = fmt::format("({} <> {} OR {} IS NULL)", col, param(f, flt.value), col);
             break;
-        case FilterOp::lt: cond = fmt::format("{} < {}", col, param(f, flt.value)); break;
-        case FilterOp::lte: cond = fmt::format("{} <= {}", col, param(f, flt.value)); break;
-        case FilterOp::gt: cond = fmt::format("{} > {}", col, param(f, flt.value)); break;
-        case FilterOp::gte: cond = fmt::format("{} >= {}", col, param(f, flt.value)); break;
+        case FilterOp::lt:
+            cond = fmt::format("{} < {}", col, param(f, flt.value));
+            break;
+        case FilterOp::lte:
+            cond = fmt::format("{} <= {}", col, param(f, flt.value));
+            break;
+        case FilterOp::gt:
+            cond = fmt::format("{} > {}", col, param(f, flt.value));
+            break;
+        case FilterOp::gte:
+            cond = fmt::format("{} >= {}", col, param(f, flt.value));
+            break;
         case FilterOp::in:
         case FilterOp::not_in: {
             std::string marks;
@@ -151,8 +164,12 @@ Repository::Where Repository::where_clause(const DocType& dt, const std::vector<
                        : fmt::format("({} NOT LIKE LOWER({}) OR {} IS NULL)", expr, mark, col);
             break;
         }
-        case FilterOp::is_null: cond = fmt::format("{} IS NULL", col); break;
-        case FilterOp::is_not_null: cond = fmt::format("{} IS NOT NULL", col); break;
+        case FilterOp::is_null:
+            cond = fmt::format("{} IS NULL", col);
+            break;
+        case FilterOp::is_not_null:
+            cond = fmt::format("{} IS NOT NULL", col);
+            break;
         case FilterOp::between: {
             std::string lo = param(f, flt.value[0]);
             std::string hi = param(f, flt.value[1]);
@@ -177,7 +194,8 @@ std::vector<Json> Repository::list(Session& session, const DocType& dt, const Li
     if (q.order_by.empty()) {
         add_order(dt.sort_field, dt.sort_order == "desc");
     } else {
-        for (const auto& ob : q.order_by) add_order(ob.field, ob.descending);
+        for (const auto& ob : q.order_by)
+            add_order(ob.field, ob.descending);
     }
     // A unique tie-breaker makes paging stable.
     order += ", " + quote_ident("id") + " ASC";
@@ -195,7 +213,8 @@ std::vector<Json> Repository::list(Session& session, const DocType& dt, const Li
     auto rs = session.query(sql, params);
     std::vector<Json> out;
     out.reserve(rs.size());
-    for (std::size_t i = 0; i < rs.size(); ++i) out.push_back(row_to_json(dt, rs, i));
+    for (std::size_t i = 0; i < rs.size(); ++i)
+        out.push_back(row_to_json(dt, rs, i));
     return out;
 }
 
@@ -224,14 +243,15 @@ bool Repository::exists(Session& session, const DocType& dt, const std::string& 
 std::vector<Json> Repository::children(Session& session, const DocType& child,
                                        const std::string& parent_id,
                                        const std::string& parent_field) const {
-    auto rs = session.query(
-        fmt::format("SELECT {} FROM {} WHERE {} = {} AND {} = {} ORDER BY {}", select_list(child, {}),
-                    quote_ident(child.table_name()), quote_ident("parent_id"),
-                    m_dialect.placeholder(1), quote_ident("parent_field"), m_dialect.placeholder(2),
-                    quote_ident("idx")),
-        {parent_id, parent_field});
+    auto rs = session.query(fmt::format("SELECT {} FROM {} WHERE {} = {} AND {} = {} ORDER BY {}",
+                                        select_list(child, {}), quote_ident(child.table_name()),
+                                        quote_ident("parent_id"), m_dialect.placeholder(1),
+                                        quote_ident("parent_field"), m_dialect.placeholder(2),
+                                        quote_ident("idx")),
+                            {parent_id, parent_field});
     std::vector<Json> out;
-    for (std::size_t i = 0; i < rs.size(); ++i) out.push_back(row_to_json(child, rs, i));
+    for (std::size_t i = 0; i < rs.size(); ++i)
+        out.push_back(row_to_json(child, rs, i));
     return out;
 }
 
@@ -255,7 +275,8 @@ long long Repository::next_counter(Session& session, const std::string& key) con
                     "UPDATE SET current = m_series.current + 1 RETURNING current",
                     m_dialect.placeholder(1)),
         {key});
-    if (rs.empty() || !rs.rows[0][0]) throw Error(ErrorKind::internal, "naming counter returned nothing");
+    if (rs.empty() || !rs.rows[0][0])
+        throw Error(ErrorKind::internal, "naming counter returned nothing");
     return std::stoll(*rs.rows[0][0]);
 }
 

@@ -230,14 +230,15 @@ std::string Settings::value_of(const std::string& key) const {
 
 Settings load_settings(const SettingsFlags& flags, const EnvLookup& env) {
     Settings s;
-    for (const auto& spec : setting_specs()) s.sources[spec.key] = "default";
+    for (const auto& spec : setting_specs())
+        s.sources[spec.key] = "default";
 
     fs::path config;
     if (flags.config_file) {
         config = fs::absolute(*flags.config_file);
         if (!fs::is_regular_file(config)) {
-            throw Error(ErrorKind::not_found,
-                        fmt::format("config file '{}' does not exist", flags.config_file->string()));
+            throw Error(ErrorKind::not_found, fmt::format("config file '{}' does not exist",
+                                                          flags.config_file->string()));
         }
     } else {
         std::optional<fs::path> start = flags.project_dir;

@@ -148,7 +148,8 @@ bool valid_uuid(const std::string& s) {
 }
 
 std::string lower(std::string s) {
-    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (auto& c : s)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return s;
 }
 
@@ -171,7 +172,8 @@ Json coerce_value(const Field& f, const Json& v) {
             if (opt == s) return v;
         }
         std::string opts;
-        for (const auto& o : f.select_options) opts += (opts.empty() ? "" : ", ") + o;
+        for (const auto& o : f.select_options)
+            opts += (opts.empty() ? "" : ", ") + o;
         throw Error(ErrorKind::validation,
                     fmt::format("field '{}': '{}' is not one of {}", f.name, s, opts));
     }
@@ -214,7 +216,8 @@ Json coerce_value(const Field& f, const Json& v) {
         }
         bad(f, "a time (HH:MM:SS)", v);
     case FieldType::uuid:
-        if (v.is_string() && valid_uuid(v.get<std::string>())) return Json(lower(v.get<std::string>()));
+        if (v.is_string() && valid_uuid(v.get<std::string>()))
+            return Json(lower(v.get<std::string>()));
         bad(f, "a UUID", v);
     case FieldType::json:
         return v;
@@ -316,6 +319,8 @@ std::string hash_password(const std::string& clear) {
     return out;
 }
 
-Json to_ordered(const nlohmann::json& value) { return Json::parse(value.dump()); }
+Json to_ordered(const nlohmann::json& value) {
+    return Json::parse(value.dump());
+}
 
 } // namespace m::core

@@ -42,14 +42,20 @@ std::vector<DesiredColumn> desired_columns(const core::DocType& dt, const core::
             out.push_back({f.name, d.column_type(f), ""});
             continue;
         }
-        if (f.name == "id") out.push_back({f.name, d.uuid_type(), "PRIMARY KEY"});
-        else if (f.name == "parent_id") out.push_back({f.name, d.uuid_type(), ""});
-        else if (f.name == "name") out.push_back({f.name, d.name_type(), "NOT NULL"});
+        if (f.name == "id")
+            out.push_back({f.name, d.uuid_type(), "PRIMARY KEY"});
+        else if (f.name == "parent_id")
+            out.push_back({f.name, d.uuid_type(), ""});
+        else if (f.name == "name")
+            out.push_back({f.name, d.name_type(), "NOT NULL"});
         else if (f.name == "creation" || f.name == "modified")
             out.push_back({f.name, d.timestamp_type(), ""});
-        else if (f.name == "docstatus") out.push_back({f.name, d.integer_type(), "NOT NULL DEFAULT 0"});
-        else if (f.name == "idx") out.push_back({f.name, d.integer_type(), ""});
-        else out.push_back({f.name, d.name_type(), ""});
+        else if (f.name == "docstatus")
+            out.push_back({f.name, d.integer_type(), "NOT NULL DEFAULT 0"});
+        else if (f.name == "idx")
+            out.push_back({f.name, d.integer_type(), ""});
+        else
+            out.push_back({f.name, d.name_type(), ""});
     }
     return out;
 }
@@ -80,7 +86,8 @@ std::vector<DesiredIndex> desired_indexes(const core::DocType& dt) {
     for (const auto& f : dt.fields) {
         if (f.unique) add({f.name}, true);
     }
-    for (const auto& idx : dt.indexes) add(idx.fields, idx.unique);
+    for (const auto& idx : dt.indexes)
+        add(idx.fields, idx.unique);
     return out;
 }
 
@@ -96,7 +103,8 @@ std::string create_table_sql(const std::string& table, const std::vector<Desired
 
 std::string create_index_sql(const std::string& table, const DesiredIndex& idx) {
     std::vector<std::string> cols;
-    for (const auto& c : idx.columns) cols.push_back(quote_ident(c));
+    for (const auto& c : idx.columns)
+        cols.push_back(quote_ident(c));
     return fmt::format("CREATE {}INDEX {} ON {} ({})", idx.unique ? "UNIQUE " : "",
                        quote_ident(idx.name), quote_ident(table), fmt::join(cols, ", "));
 }
@@ -119,9 +127,12 @@ std::string read_file(const fs::path& p) {
 
 const char* to_string(Risk risk) noexcept {
     switch (risk) {
-    case Risk::safe: return "SAFE";
-    case Risk::warning: return "WARNING";
-    case Risk::breaking: return "BREAKING";
+    case Risk::safe:
+        return "SAFE";
+    case Risk::warning:
+        return "WARNING";
+    case Risk::breaking:
+        return "BREAKING";
     }
     return "SAFE";
 }
@@ -130,7 +141,8 @@ std::string sha256_hex(std::string_view text) {
     unsigned char out[crypto_hash_sha256_BYTES];
     crypto_hash_sha256(out, reinterpret_cast<const unsigned char*>(text.data()), text.size());
     std::string hex;
-    for (unsigned char b : out) hex += fmt::format("{:02x}", b);
+    for (unsigned char b : out)
+        hex += fmt::format("{:02x}", b);
     return hex;
 }
 
@@ -155,7 +167,8 @@ core::Json Plan::to_json() const {
     core::Json j = core::Json::object();
     j["pending"] = changes.size();
     j["changes"] = core::Json::array();
-    for (const auto& c : changes) j["changes"].push_back(c.to_json());
+    for (const auto& c : changes)
+        j["changes"].push_back(c.to_json());
     return j;
 }
 
@@ -171,9 +184,11 @@ bool Migrator::initialized() {
 std::vector<Change> Migrator::plan_system(core::Session& s, bool initialized) {
     std::set<std::string> applied;
     if (initialized) {
-        auto rs = s.query("SELECT version FROM m_migrations WHERE app = " + m_db.dialect().placeholder(1),
-                          {std::string("m")});
-        for (const auto& row : rs.rows) applied.insert(row[0].value_or(""));
+        auto rs =
+            s.query("SELECT version FROM m_migrations WHERE app = " + m_db.dialect().placeholder(1),
+                    {std::string("m")});
+        for (const auto& row : rs.rows)
+            applied.insert(row[0].value_or(""));
     }
     std::vector<Change> out;
     for (const auto& mig : system_migrations()) {
@@ -215,13 +230,15 @@ void Migrator::plan_doctype(const core::DocType& dt, core::Session& s, std::vect
     };
     if (!live) {
         std::vector<std::string> sql{create_table_sql(table, cols)};
-        for (const auto& idx : idxs) sql.push_back(create_index_sql(table, idx));
+        for (const auto& idx : idxs)
+            sql.push_back(create_index_sql(table, idx));
         change("create_table", fmt::format("create table {} ({} columns)", table, cols.size()),
                Risk::safe, std::move(sql));
         return;
     }
     std::map<std::string, core::ColumnInfo> live_cols;
-    for (const auto& c : live->columns) live_cols[c.name] = c;
+    for (const auto& c : live->columns)
+        live_cols[c.name] = c;
 
     std::vector<const DesiredColumn*> added;
     std::vector<std::pair<const DesiredColumn*, std::string>> retyped;
@@ -265,12 +282,14 @@ void Migrator::plan_doctype(const core::DocType& dt, core::Session& s, std::vect
             fmt::format("DROP TABLE {}", quote_ident(table)),
             fmt::format("ALTER TABLE {} RENAME TO {}", quote_ident(tmp), quote_ident(table)),
         };
-        for (const auto& idx : idxs) sql.push_back(create_index_sql(table, idx));
+        for (const auto& idx : idxs)
+            sql.push_back(create_index_sql(table, idx));
         std::vector<std::string> what;
         for (const auto& [c, old] : retyped) {
             what.push_back(fmt::format("change {} from {} to {}", c->name, old, c->type));
         }
-        for (const auto& name : dropped) what.push_back(fmt::format("drop column {}", name));
+        for (const auto& name : dropped)
+            what.push_back(fmt::format("drop column {}", name));
         change("rebuild_table",
                fmt::format("rebuild table {}: {} (values that do not fit are lost)", table,
                            fmt::join(what, ", ")),
@@ -285,13 +304,15 @@ void Migrator::plan_doctype(const core::DocType& dt, core::Session& s, std::vect
                Risk::breaking, {d.alter_column_type_sql(table, c->name, c->type)});
     }
     for (const auto& name : dropped) {
-        change("drop_column", fmt::format("drop column {}.{} and its data", table, name),
-               Risk::breaking,
-               {fmt::format("ALTER TABLE {} DROP COLUMN {}", quote_ident(table), quote_ident(name))});
+        change(
+            "drop_column", fmt::format("drop column {}.{} and its data", table, name),
+            Risk::breaking,
+            {fmt::format("ALTER TABLE {} DROP COLUMN {}", quote_ident(table), quote_ident(name))});
     }
 
     std::map<std::string, core::IndexInfo> live_idx;
-    for (const auto& i : live->indexes) live_idx[i.name] = i;
+    for (const auto& i : live->indexes)
+        live_idx[i.name] = i;
     for (const auto& idx : idxs) {
         auto it = live_idx.find(idx.name);
         if (it != live_idx.end() && it->second.columns == idx.columns &&
@@ -299,7 +320,8 @@ void Migrator::plan_doctype(const core::DocType& dt, core::Session& s, std::vect
             continue;
         }
         std::vector<std::string> sql;
-        if (it != live_idx.end()) sql.push_back(fmt::format("DROP INDEX {}", quote_ident(idx.name)));
+        if (it != live_idx.end())
+            sql.push_back(fmt::format("DROP INDEX {}", quote_ident(idx.name)));
         sql.push_back(create_index_sql(table, idx));
         if (idx.unique) {
             change("add_unique_index",
@@ -309,13 +331,15 @@ void Migrator::plan_doctype(const core::DocType& dt, core::Session& s, std::vect
                    Risk::warning, std::move(sql));
         } else {
             change("add_index",
-                   fmt::format("add index {} on {}({})", idx.name, table, fmt::join(idx.columns, ", ")),
+                   fmt::format("add index {} on {}({})", idx.name, table,
+                               fmt::join(idx.columns, ", ")),
                    Risk::safe, std::move(sql));
         }
     }
     for (const auto& [name, info] : live_idx) {
         if (!managed_index(name, table)) continue;
-        if (std::any_of(idxs.begin(), idxs.end(), [&](const DesiredIndex& i) { return i.name == name; })) {
+        if (std::any_of(idxs.begin(), idxs.end(),
+                        [&](const DesiredIndex& i) { return i.name == name; })) {
             continue;
         }
         change("drop_index",
@@ -327,7 +351,8 @@ void Migrator::plan_doctype(const core::DocType& dt, core::Session& s, std::vect
 
 std::vector<Change> Migrator::plan_sync(core::Session& s) {
     std::vector<Change> out;
-    for (const auto& dt : m_meta.all()) plan_doctype(*dt, s, out);
+    for (const auto& dt : m_meta.all())
+        plan_doctype(*dt, s, out);
     return out;
 }
 
@@ -343,7 +368,8 @@ std::vector<Change> Migrator::plan_apps(core::Session& s, bool initialized) {
             auto rs = s.query("SELECT version FROM m_migrations WHERE app = " +
                                   m_db.dialect().placeholder(1),
                               {app});
-            for (const auto& row : rs.rows) applied.insert(row[0].value_or(""));
+            for (const auto& row : rs.rows)
+                applied.insert(row[0].value_or(""));
         }
         // NNNN_slug.sql runs on both databases; NNNN_slug.<dialect>.sql only on that one.
         static const std::regex re(R"(^(\d{4})_([a-z0-9_]+)(?:\.(sqlite|postgres))?\.sql$)");
@@ -381,7 +407,8 @@ Plan Migrator::plan(const std::string& what) {
     bool init = m_db.dialect().describe_table(*s, "m_migrations").has_value();
     Plan p;
     auto append = [&](std::vector<Change> v) {
-        for (auto& c : v) p.changes.push_back(std::move(c));
+        for (auto& c : v)
+            p.changes.push_back(std::move(c));
     };
     append(plan_system(*s, init));
     if (what == "all" || what == "sync") append(plan_sync(*s));
@@ -393,7 +420,8 @@ void Migrator::apply(const Plan& plan, bool force) {
     if (plan.has_breaking() && !force) {
         std::vector<std::string> what;
         for (const auto& c : plan.changes) {
-            if (c.risk == Risk::breaking) what.push_back(fmt::format("{}: {}", c.doctype, c.description));
+            if (c.risk == Risk::breaking)
+                what.push_back(fmt::format("{}: {}", c.doctype, c.description));
         }
         throw Error(ErrorKind::validation,
                     fmt::format("refusing {} BREAKING change(s) without --force ({}); review them "
@@ -422,12 +450,13 @@ void Migrator::apply(const Plan& plan, bool force) {
                                    d.placeholder(4), d.placeholder(5)),
                        {c.doctype, c.version, c.name, c.checksum, now});
         }
-        s->execute(fmt::format("INSERT INTO m_migration_history (applied_at, doctype, action, risk, "
-                               "statement) VALUES ({}, {}, {}, {}, {})",
-                               d.placeholder(1), d.placeholder(2), d.placeholder(3),
-                               d.placeholder(4), d.placeholder(5)),
-                   {now, c.doctype, c.action, std::string(to_string(c.risk)),
-                    fmt::format("{}", fmt::join(c.sql, ";\n"))});
+        s->execute(
+            fmt::format("INSERT INTO m_migration_history (applied_at, doctype, action, risk, "
+                        "statement) VALUES ({}, {}, {}, {}, {})",
+                        d.placeholder(1), d.placeholder(2), d.placeholder(3), d.placeholder(4),
+                        d.placeholder(5)),
+            {now, c.doctype, c.action, std::string(to_string(c.risk)),
+             fmt::format("{}", fmt::join(c.sql, ";\n"))});
     }
     uow.commit();
 }

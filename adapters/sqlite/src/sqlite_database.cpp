@@ -44,9 +44,11 @@ namespace {
     if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY) {
         throw Error(ErrorKind::conflict, "duplicate value: " + msg);
     }
-    if ((rc & 0xff) == SQLITE_CONSTRAINT) throw Error(ErrorKind::validation, "constraint failed: " + msg);
+    if ((rc & 0xff) == SQLITE_CONSTRAINT)
+        throw Error(ErrorKind::validation, "constraint failed: " + msg);
     if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) {
-        throw Error(ErrorKind::timeout, "database is busy (another process holds the write lock): " + msg);
+        throw Error(ErrorKind::timeout,
+                    "database is busy (another process holds the write lock): " + msg);
     }
     if ((rc & 0xff) == SQLITE_READONLY || (rc & 0xff) == SQLITE_CANTOPEN ||
         (rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_FULL) {
@@ -124,7 +126,8 @@ public:
     ~SqliteSession() override {
         bool healthy = true;
         if (m_in_tx) {
-            healthy = sqlite3_exec(m_conn->get(), "ROLLBACK", nullptr, nullptr, nullptr) == SQLITE_OK;
+            healthy =
+                sqlite3_exec(m_conn->get(), "ROLLBACK", nullptr, nullptr, nullptr) == SQLITE_OK;
         }
         m_pool.release(std::move(m_conn), healthy);
     }
@@ -134,7 +137,8 @@ public:
         stmt.bind(params);
         core::ResultSet rs;
         int cols = sqlite3_column_count(stmt.get());
-        for (int c = 0; c < cols; ++c) rs.columns.emplace_back(sqlite3_column_name(stmt.get(), c));
+        for (int c = 0; c < cols; ++c)
+            rs.columns.emplace_back(sqlite3_column_name(stmt.get(), c));
         while (stmt.step()) {
             std::vector<std::optional<std::string>> row;
             row.reserve(static_cast<std::size_t>(cols));
@@ -213,7 +217,9 @@ std::string lower_trim(std::string_view s) {
 
 } // namespace
 
-std::string SqliteDialect::placeholder(int n) const { return "?" + std::to_string(n); }
+std::string SqliteDialect::placeholder(int n) const {
+    return "?" + std::to_string(n);
+}
 
 std::string SqliteDialect::column_type(const core::Field& f) const {
     using core::FieldType;
@@ -221,24 +227,37 @@ std::string SqliteDialect::column_type(const core::Field& f) const {
     case FieldType::data:
     case FieldType::select:
     case FieldType::link:
-        return fmt::format("varchar({})", f.max_length && *f.max_length > 140 ? *f.max_length : 140);
+        return fmt::format("varchar({})",
+                           f.max_length && *f.max_length > 140 ? *f.max_length : 140);
     case FieldType::text:
     case FieldType::password:
-    case FieldType::json: return "text";
-    case FieldType::int_: return "integer";
-    case FieldType::float_: return "real";
-    case FieldType::decimal: return fmt::format("numeric(21,{})", f.precision.value_or(9));
-    case FieldType::check: return "boolean";
-    case FieldType::date: return "date";
-    case FieldType::datetime: return "timestamp";
-    case FieldType::time: return "time";
-    case FieldType::uuid: return "char(36)";
-    case FieldType::table: break;
+    case FieldType::json:
+        return "text";
+    case FieldType::int_:
+        return "integer";
+    case FieldType::float_:
+        return "real";
+    case FieldType::decimal:
+        return fmt::format("numeric(21,{})", f.precision.value_or(9));
+    case FieldType::check:
+        return "boolean";
+    case FieldType::date:
+        return "date";
+    case FieldType::datetime:
+        return "timestamp";
+    case FieldType::time:
+        return "time";
+    case FieldType::uuid:
+        return "char(36)";
+    case FieldType::table:
+        break;
     }
     throw Error(ErrorKind::internal, fmt::format("field '{}' has no column", f.name));
 }
 
-std::string SqliteDialect::normalize_type(std::string_view type) const { return lower_trim(type); }
+std::string SqliteDialect::normalize_type(std::string_view type) const {
+    return lower_trim(type);
+}
 
 std::string SqliteDialect::cast_to_text(std::string_view expr) const {
     return fmt::format("CAST({} AS TEXT)", expr);
@@ -253,15 +272,16 @@ std::vector<std::string> SqliteDialect::list_tables(core::Session& session) cons
     auto rs = session.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE "
                             "'sqlite_%' ORDER BY name");
     std::vector<std::string> out;
-    for (const auto& row : rs.rows) out.push_back(row[0].value_or(""));
+    for (const auto& row : rs.rows)
+        out.push_back(row[0].value_or(""));
     return out;
 }
 
 std::optional<core::TableInfo> SqliteDialect::describe_table(core::Session& session,
                                                              std::string_view table) const {
     std::string name(table);
-    auto exists = session.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
-                                {name});
+    auto exists =
+        session.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", {name});
     if (exists.empty()) return std::nullopt;
     core::TableInfo info;
     info.name = name;
@@ -269,8 +289,8 @@ std::optional<core::TableInfo> SqliteDialect::describe_table(core::Session& sess
     auto cols = session.query(
         "SELECT name, type, \"notnull\" FROM pragma_table_info(?1) ORDER BY cid", {name});
     for (const auto& row : cols.rows) {
-        info.columns.push_back(
-            {row[0].value_or(""), normalize_type(row[1].value_or("")), row[2].value_or("0") == "1"});
+        info.columns.push_back({row[0].value_or(""), normalize_type(row[1].value_or("")),
+                                row[2].value_or("0") == "1"});
     }
     auto idx = session.query(
         "SELECT name, \"unique\", origin FROM pragma_index_list(?1) ORDER BY name", {name});
@@ -279,8 +299,10 @@ std::optional<core::TableInfo> SqliteDialect::describe_table(core::Session& sess
         core::IndexInfo ii;
         ii.name = row[0].value_or("");
         ii.unique = row[1].value_or("0") == "1";
-        auto icols = session.query("SELECT name FROM pragma_index_info(?1) ORDER BY seqno", {ii.name});
-        for (const auto& c : icols.rows) ii.columns.push_back(c[0].value_or(""));
+        auto icols =
+            session.query("SELECT name FROM pragma_index_info(?1) ORDER BY seqno", {ii.name});
+        for (const auto& c : icols.rows)
+            ii.columns.push_back(c[0].value_or(""));
         info.indexes.push_back(std::move(ii));
     }
     return info;
@@ -289,13 +311,15 @@ std::optional<core::TableInfo> SqliteDialect::describe_table(core::Session& sess
 SqliteDatabase::SqliteDatabase(std::filesystem::path path, std::size_t pool_size)
     : m_path(std::move(path)), m_pool_size(pool_size) {}
 
-SqliteDatabase::~SqliteDatabase() { stop(); }
+SqliteDatabase::~SqliteDatabase() {
+    stop();
+}
 
 std::unique_ptr<SqliteConnection> SqliteDatabase::open_connection() const {
     sqlite3* db = nullptr;
-    int rc = sqlite3_open_v2(m_path.c_str(), &db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             nullptr);
+    int rc =
+        sqlite3_open_v2(m_path.c_str(), &db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
     auto conn = std::make_unique<SqliteConnection>(db);
     if (rc != SQLITE_OK) {
         std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
@@ -322,9 +346,8 @@ void SqliteDatabase::start() {
     if (!dir.empty() && !std::filesystem::exists(dir, ec)) {
         std::filesystem::create_directories(dir, ec);
         if (ec) {
-            throw Error(ErrorKind::unavailable,
-                        fmt::format("database: cannot create folder {}: {}", dir.string(),
-                                    ec.message()));
+            throw Error(ErrorKind::unavailable, fmt::format("database: cannot create folder {}: {}",
+                                                            dir.string(), ec.message()));
         }
     }
     m_pool = std::make_unique<PoolHolder>(m_pool_size, [this] { return open_connection(); });
@@ -341,7 +364,9 @@ void SqliteDatabase::stop() noexcept {
     }
 }
 
-void SqliteDatabase::check() { session()->query("SELECT 1"); }
+void SqliteDatabase::check() {
+    session()->query("SELECT 1");
+}
 
 std::unique_ptr<core::Session> SqliteDatabase::session() {
     if (!m_pool) throw Error(ErrorKind::internal, "database used before start()");

@@ -15,7 +15,8 @@ namespace m::core {
 
 /// Parses and checks one DocType definition. `source` is used in messages (a relative path).
 /// Throws Error{validation}.
-DocType parse_doctype(const nlohmann::json& json, const std::string& source, const std::string& app);
+DocType parse_doctype(const nlohmann::json& json, const std::string& source,
+                      const std::string& app);
 
 /// Reads, parses and checks one doctype.json. Throws Error{validation} (also for bad JSON, with
 /// the byte offset) or Error{not_found}.

@@ -14,7 +14,21 @@
 
 namespace m::core {
 
-enum class FilterOp { eq, ne, lt, lte, gt, gte, in, not_in, like, not_like, is_null, is_not_null, between };
+enum class FilterOp {
+    eq,
+    ne,
+    lt,
+    lte,
+    gt,
+    gte,
+    in,
+    not_in,
+    like,
+    not_like,
+    is_null,
+    is_not_null,
+    between
+};
 
 std::string_view to_string(FilterOp op) noexcept;
 

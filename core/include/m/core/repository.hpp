@@ -42,7 +42,8 @@ public:
     std::vector<Json> list(Session& session, const DocType& doctype, const ListQuery& query) const;
 
     /// Number of rows matching the filters.
-    long long count(Session& session, const DocType& doctype, const std::vector<Filter>& filters) const;
+    long long count(Session& session, const DocType& doctype,
+                    const std::vector<Filter>& filters) const;
 
     /// Whether another row (id != exclude_id) has `value` in `column`.
     bool exists(Session& session, const DocType& doctype, const std::string& column,

@@ -20,10 +20,10 @@ inline constexpr const char* k_config_file_name = "framework_config.toml";
 
 /// One known setting: its key in the TOML file, its environment variable and its help text.
 struct SettingSpec {
-    const char* key;    ///< "database.url"
-    const char* env;    ///< "DATABASE_URL"
+    const char* key; ///< "database.url"
+    const char* env; ///< "DATABASE_URL"
     const char* help;
-    bool secret;        ///< masked in `m config show`
+    bool secret; ///< masked in `m config show`
 };
 
 /// Every setting m knows, in display order.
@@ -44,10 +44,10 @@ struct Settings {
     std::filesystem::path project_root; ///< folder holding framework_config.toml
     std::filesystem::path config_file;
     std::string project_name;
-    std::string database_url;           ///< empty = embedded SQLite in <project>/.m/
+    std::string database_url; ///< empty = embedded SQLite in <project>/.m/
     int db_pool_size = 8;
     std::vector<std::string> installed_apps;
-    bool apps_explicit = false;         ///< false = every app under apps/
+    bool apps_explicit = false; ///< false = every app under apps/
     std::string secret_key;
     std::string log_level = "info";
     /// key -> where its value came from: "default", the file name, ".env", "env", "flag".

@@ -28,9 +28,9 @@ struct Change {
     std::string description; ///< one line for humans
     Risk risk = Risk::safe;
     std::vector<std::string> sql;
-    std::string version;     ///< versioned migrations: "0001"
-    std::string name;        ///< versioned migrations: "0001_system"
-    std::string checksum;    ///< versioned migrations: sha256 of the SQL
+    std::string version;  ///< versioned migrations: "0001"
+    std::string name;     ///< versioned migrations: "0001_system"
+    std::string checksum; ///< versioned migrations: sha256 of the SQL
 
     core::Json to_json() const;
 };

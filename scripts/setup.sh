@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs every Debian package m needs to build, test and run (idempotent; needs root or sudo).
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config clang-format git ca-certificates python3 util-linux
+  libcli11-dev libpqxx-dev libsqlite3-dev sqlite3 libtomlplusplus-dev nlohmann-json3-dev
+  libfmt-dev libsodium-dev libssl-dev catch2
+  postgresql
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+echo "setup: all packages present"

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The test command (README, .ci/run): installs what is needed, builds with warnings as errors,
+# checks formatting, starts a throwaway PostgreSQL on a free loopback port, runs every test
+# against SQLite and PostgreSQL, stops the server. Exit code non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+cmake -S . -B build/test -DCMAKE_BUILD_TYPE=Debug -DM_WERROR=ON >/dev/null
+cmake --build build/test -j2
+scripts/check-format.sh
+
+# shellcheck source=lib/postgres.sh
+source scripts/lib/postgres.sh
+trap pg_stop EXIT
+pg_start
+export M_TEST_REQUIRE_POSTGRES=1
+
+ctest --test-dir build/test --output-on-failure -j2

@@ -3,7 +3,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config clang-format git ca-certificates python3 util-linux
+  build-essential cmake pkg-config clang-format git ca-certificates python3 util-linux bc
   libcli11-dev libpqxx-dev libsqlite3-dev sqlite3 libtomlplusplus-dev nlohmann-json3-dev
   libfmt-dev libsodium-dev libssl-dev catch2
   postgresql

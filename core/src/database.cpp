@@ -22,4 +22,13 @@ std::string quote_ident(std::string_view ident) {
     return out;
 }
 
+std::map<std::string, TableInfo>
+SqlDialect::describe_tables(Session& session, const std::vector<std::string>& tables) const {
+    std::map<std::string, TableInfo> out;
+    for (const auto& t : tables) {
+        if (auto info = describe_table(session, t)) out.emplace(t, std::move(*info));
+    }
+    return out;
+}
+
 } // namespace m::core

@@ -211,12 +211,12 @@ std::vector<Change> Migrator::plan_system(core::Session& s, bool initialized) {
     return out;
 }
 
-void Migrator::plan_doctype(const core::DocType& dt, core::Session& s, std::vector<Change>& out) {
+void Migrator::plan_doctype(const core::DocType& dt, const core::TableInfo* live,
+                            std::vector<Change>& out) {
     const auto& d = m_db.dialect();
     std::string table = dt.table_name();
     auto cols = desired_columns(dt, d);
     auto idxs = desired_indexes(dt);
-    auto live = d.describe_table(s, table);
     auto change = [&](std::string action, std::string desc, Risk risk,
                       std::vector<std::string> sql) {
         Change c;
@@ -350,9 +350,15 @@ void Migrator::plan_doctype(const core::DocType& dt, core::Session& s, std::vect
 }
 
 std::vector<Change> Migrator::plan_sync(core::Session& s) {
-    std::vector<Change> out;
+    std::vector<std::string> tables;
     for (const auto& dt : m_meta.all())
-        plan_doctype(*dt, s, out);
+        tables.push_back(dt->table_name());
+    auto live = m_db.dialect().describe_tables(s, tables);
+    std::vector<Change> out;
+    for (const auto& dt : m_meta.all()) {
+        auto it = live.find(dt->table_name());
+        plan_doctype(*dt, it == live.end() ? nullptr : &it->second, out);
+    }
     return out;
 }
 

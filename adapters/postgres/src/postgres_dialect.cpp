@@ -225,26 +225,41 @@ std::vector<std::string> PostgresDialect::list_tables(core::Session& session) co
 
 std::optional<core::TableInfo> PostgresDialect::describe_table(core::Session& session,
                                                                std::string_view table) const {
-    const core::SqlParams name_param{std::string(table)};
-    const core::ResultSet found = session.query(
-        "SELECT c.oid::text FROM pg_catalog.pg_class c"
-        " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-        " WHERE n.nspname = current_schema() AND c.relname = $1 AND c.relkind IN ('r', 'p')",
-        name_param);
-    if (found.empty()) return std::nullopt;
-    const std::string oid = cell(found.rows[0][0]);
+    auto all = describe_tables(session, {std::string(table)});
+    auto it = all.find(std::string(table));
+    if (it == all.end()) return std::nullopt;
+    return std::move(it->second);
+}
 
-    core::TableInfo info;
-    info.name = std::string(table);
+std::map<std::string, core::TableInfo>
+PostgresDialect::describe_tables(core::Session& session,
+                                 const std::vector<std::string>& tables) const {
+    std::map<std::string, core::TableInfo> out;
+    if (tables.empty()) return out;
+    // The names travel as one text[] parameter ("{a,b}"); they are identifiers from metadata
+    // ([A-Za-z0-9_] only), so the array literal needs no quoting.
+    std::string names = "{";
+    for (const auto& t : tables) {
+        core::quote_ident(t); // refuses anything that would need quoting
+        if (names.size() > 1) names += ',';
+        names += t;
+    }
+    names += '}';
+    const core::SqlParams params{names};
 
-    const core::ResultSet columns =
-        session.query("SELECT data_type, udt_name, character_maximum_length, numeric_precision,"
-                      " numeric_scale, datetime_precision, column_name, is_nullable"
-                      " FROM information_schema.columns"
-                      " WHERE table_schema = current_schema() AND table_name = $1"
-                      " ORDER BY ordinal_position",
-                      name_param);
+    const core::ResultSet columns = session.query(
+        "SELECT c.data_type, c.udt_name, c.character_maximum_length, c.numeric_precision,"
+        " c.numeric_scale, c.datetime_precision, c.column_name, c.is_nullable, c.table_name"
+        " FROM information_schema.columns c"
+        " JOIN pg_catalog.pg_class t ON t.relname = c.table_name AND t.relkind IN ('r', 'p')"
+        " JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace AND n.nspname = c.table_schema"
+        " WHERE c.table_schema = current_schema() AND c.table_name = ANY($1::text[])"
+        " ORDER BY c.table_name, c.ordinal_position",
+        params);
     for (const auto& row : columns.rows) {
+        const std::string table = cell(row[8]);
+        auto& info = out[table];
+        info.name = table;
         info.columns.push_back(core::ColumnInfo{
             .name = cell(row[6]),
             .type = normalize_type(rebuild_type(row)),
@@ -255,25 +270,31 @@ std::optional<core::TableInfo> PostgresDialect::describe_table(core::Session& se
     // One row per key column, in index order. Expression columns have attnum 0 and no
     // pg_attribute row, so they are shown as their expression; INCLUDE columns are skipped.
     const core::ResultSet indexes = session.query(
-        "SELECT i.relname::text, ix.indisunique,"
+        "SELECT t.relname::text, i.relname::text, ix.indisunique,"
         " COALESCE(a.attname::text, pg_catalog.pg_get_indexdef(ix.indexrelid, k.ord::int, true))"
         " FROM pg_catalog.pg_index ix"
         " JOIN pg_catalog.pg_class i ON i.oid = ix.indexrelid"
+        " JOIN pg_catalog.pg_class t ON t.oid = ix.indrelid"
+        " JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace"
         " CROSS JOIN LATERAL unnest(ix.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)"
         " LEFT JOIN pg_catalog.pg_attribute a"
         "   ON a.attrelid = ix.indrelid AND a.attnum = k.attnum AND k.attnum > 0"
-        " WHERE ix.indrelid = $1::oid AND NOT ix.indisprimary AND k.ord <= ix.indnkeyatts"
-        " ORDER BY i.relname, k.ord",
-        core::SqlParams{oid});
+        " WHERE n.nspname = current_schema() AND t.relname = ANY($1::text[])"
+        "   AND NOT ix.indisprimary AND k.ord <= ix.indnkeyatts"
+        " ORDER BY t.relname, i.relname, k.ord",
+        params);
     for (const auto& row : indexes.rows) {
-        const std::string index_name = cell(row[0]);
+        auto it = out.find(cell(row[0]));
+        if (it == out.end()) continue;
+        auto& info = it->second;
+        const std::string index_name = cell(row[1]);
         if (info.indexes.empty() || info.indexes.back().name != index_name) {
             info.indexes.push_back(
-                core::IndexInfo{.name = index_name, .columns = {}, .unique = cell(row[1]) == "t"});
+                core::IndexInfo{.name = index_name, .columns = {}, .unique = cell(row[2]) == "t"});
         }
-        info.indexes.back().columns.push_back(cell(row[2]));
+        info.indexes.back().columns.push_back(cell(row[3]));
     }
-    return info;
+    return out;
 }
 
 } // namespace m::adapters::postgres

@@ -10,6 +10,7 @@
 #include "m/core/service.hpp"
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -120,6 +121,13 @@ public:
     /// The live shape of a table, or nullopt when it does not exist.
     virtual std::optional<TableInfo> describe_table(Session& session,
                                                     std::string_view table) const = 0;
+
+    /// The live shape of several tables at once, keyed by name; tables that do not exist are
+    /// absent. The default asks describe_table() per table; adapters whose catalog queries cost a
+    /// round trip each override it with a few set-wide queries (a no-op `m migrate` of 50
+    /// DocTypes must stay fast).
+    virtual std::map<std::string, TableInfo>
+    describe_tables(Session& session, const std::vector<std::string>& tables) const;
 };
 
 /// Quotes an identifier for both dialects ("name"). Identifiers come only from validated

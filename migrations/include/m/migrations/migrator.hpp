@@ -75,7 +75,8 @@ private:
     std::vector<Change> plan_system(core::Session& s, bool initialized);
     std::vector<Change> plan_sync(core::Session& s);
     std::vector<Change> plan_apps(core::Session& s, bool initialized);
-    void plan_doctype(const core::DocType& dt, core::Session& s, std::vector<Change>& out);
+    void plan_doctype(const core::DocType& dt, const core::TableInfo* live,
+                      std::vector<Change>& out);
 
     core::Database& m_db;
     const core::MetaRegistry& m_meta;

@@ -77,6 +77,10 @@ public:
     /// constraints appear as unique indexes). nullopt when current_schema() has no such table.
     std::optional<core::TableInfo> describe_table(core::Session& session,
                                                   std::string_view table) const override;
+
+    /// Like describe_table for every table of `tables` that exists, in two catalog queries.
+    std::map<std::string, core::TableInfo>
+    describe_tables(core::Session& session, const std::vector<std::string>& tables) const override;
 };
 
 /// A PostgreSQL database reached through a postgres:// or postgresql:// URL (libpq URI syntax;

@@ -1,12 +1,15 @@
 // The composition root: the only place that knows the concrete adapters. Services are chosen by
 // URL scheme and added to the container in dependency order; the container stops them in reverse.
-#include "m/adapters/postgres/postgres_database.hpp"
+#include "m/adapters/postgres/module.hpp"
 #include "m/adapters/sqlite/sqlite_database.hpp"
 #include "m/commands/command.hpp"
 #include "m/core/doctype_loader.hpp"
 #include "m/core/error.hpp"
 
 #include <fmt/format.h>
+
+#include <dlfcn.h>
+#include <unistd.h>
 
 namespace m::commands {
 
@@ -17,6 +20,59 @@ core::Database& Runtime::db() const {
     if (!database) throw Error(ErrorKind::internal, "command ran without a database");
     return *database;
 }
+
+namespace {
+
+namespace fs = std::filesystem;
+
+/// Folder of the running executable (from /proc/self/exe).
+fs::path executable_dir() {
+    std::error_code ec;
+    fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    return ec ? fs::path() : exe.parent_path();
+}
+
+using CreateDatabase = int (*)(const char*, std::size_t, core::Database**, char*, std::size_t);
+using ModuleVersion = const char* (*)();
+
+/// Loads m-postgres.so once: next to the executable (build tree), then ../lib/m (installed).
+CreateDatabase postgres_factory() {
+    static CreateDatabase factory = nullptr;
+    if (factory) return factory;
+    fs::path dir = executable_dir();
+    std::vector<fs::path> candidates{dir / "m-postgres.so",
+                                     dir.parent_path() / "lib" / "m" / "m-postgres.so"};
+    std::string tried;
+    for (const auto& path : candidates) {
+        if (!fs::exists(path)) {
+            tried += (tried.empty() ? "" : ", ") + path.string();
+            continue;
+        }
+        void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+        if (!handle) {
+            throw Error(
+                ErrorKind::unavailable,
+                fmt::format("PostgreSQL support: cannot load {}: {}", path.string(), dlerror()));
+        }
+        auto version = reinterpret_cast<ModuleVersion>(dlsym(handle, "m_postgres_module_version"));
+        auto create = reinterpret_cast<CreateDatabase>(dlsym(handle, "m_postgres_create_database"));
+        if (!version || !create) {
+            throw Error(ErrorKind::unavailable,
+                        fmt::format("PostgreSQL support: {} is not an m module", path.string()));
+        }
+        if (std::string(version()) != M_VERSION) {
+            throw Error(ErrorKind::unavailable,
+                        fmt::format("PostgreSQL support: {} was built for m {}, this is m {}",
+                                    path.string(), version(), M_VERSION));
+        }
+        factory = create;
+        return factory;
+    }
+    throw Error(ErrorKind::unavailable,
+                fmt::format("PostgreSQL support is not installed (looked for {})", tried));
+}
+
+} // namespace
 
 core::Settings load_settings_for(const GlobalOptions& options) {
     core::SettingsFlags flags;
@@ -36,7 +92,11 @@ std::unique_ptr<core::Database> make_database(const core::Settings& settings) {
         return std::make_unique<adapters::sqlite::SqliteDatabase>(path, pool);
     }
     if (url.rfind("postgres://", 0) == 0 || url.rfind("postgresql://", 0) == 0) {
-        return std::make_unique<adapters::postgres::PostgresDatabase>(url, pool);
+        core::Database* db = nullptr;
+        char message[512] = {0};
+        int rc = postgres_factory()(url.c_str(), pool, &db, message, sizeof message);
+        if (rc != 0) throw Error(static_cast<ErrorKind>(rc - 1), message);
+        return std::unique_ptr<core::Database>(db);
     }
     throw Error(
         ErrorKind::validation,

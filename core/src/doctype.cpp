@@ -147,15 +147,16 @@ void MetaRegistry::add(DocType doctype) {
                     fmt::format("{}: DocType '{}' is already defined in {}", doctype.source_file,
                                 doctype.name, it->second->source_file));
     }
-    for (const auto& other : m_order) {
-        if (other->table_name() == doctype.table_name()) {
-            throw Error(ErrorKind::validation,
-                        fmt::format("{}: DocType '{}' maps to table '{}', which DocType '{}' ({}) "
-                                    "already uses",
-                                    doctype.source_file, doctype.name, doctype.table_name(),
-                                    other->name, other->source_file));
-        }
+    std::string table = doctype.table_name();
+    if (auto it = m_tables.find(table); it != m_tables.end()) {
+        const DocType& other = *m_by_name.at(it->second);
+        throw Error(ErrorKind::validation,
+                    fmt::format("{}: DocType '{}' maps to table '{}', which DocType '{}' ({}) "
+                                "already uses",
+                                doctype.source_file, doctype.name, table, other.name,
+                                other.source_file));
     }
+    m_tables.emplace(table, doctype.name);
     doctype.finalize();
     auto ptr = std::make_shared<const DocType>(std::move(doctype));
     m_by_name.emplace(ptr->name, ptr);

@@ -267,20 +267,42 @@ bool is_reserved_sql_word(std::string_view word) {
     return k_reserved.count(lower) > 0;
 }
 
+namespace {
+bool is_lower(char c) {
+    return c >= 'a' && c <= 'z';
+}
+bool is_upper(char c) {
+    return c >= 'A' && c <= 'Z';
+}
+bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
+} // namespace
+
+// Hand-written rather than std::regex: these run for every field at every bootstrap.
 bool is_valid_doctype_name(std::string_view name) {
-    static const std::regex re("^[A-Z][A-Za-z0-9 ]{0,60}[A-Za-z0-9]$|^[A-Z]$");
-    return std::regex_match(name.begin(), name.end(), re) &&
-           name.find("  ") == std::string_view::npos;
+    if (name.empty() || name.size() > 62 || !is_upper(name.front()) || name.back() == ' ') {
+        return false;
+    }
+    for (std::size_t i = 0; i < name.size(); ++i) {
+        char c = name[i];
+        if (c == ' ') {
+            if (name[i - 1] == ' ') return false;
+        } else if (!is_lower(c) && !is_upper(c) && !is_digit(c)) {
+            return false;
+        }
+    }
+    return true;
 }
 
 bool is_valid_field_name(std::string_view name) {
-    static const std::regex re("^[a-z][a-z0-9_]{0,62}$");
-    return std::regex_match(name.begin(), name.end(), re);
+    if (name.empty() || name.size() > 63 || !is_lower(name.front())) return false;
+    return std::all_of(name.begin(), name.end(),
+                       [](char c) { return is_lower(c) || is_digit(c) || c == '_'; });
 }
 
 bool is_valid_app_name(std::string_view name) {
-    static const std::regex re("^[a-z][a-z0-9_]{0,62}$");
-    return std::regex_match(name.begin(), name.end(), re);
+    return is_valid_field_name(name);
 }
 
 DocType parse_doctype(const json& j, const std::string& source, const std::string& app) {

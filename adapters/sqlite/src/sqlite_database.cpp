@@ -11,6 +11,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstring>
+#include <set>
 
 namespace m::adapters::sqlite {
 
@@ -279,33 +280,48 @@ std::vector<std::string> SqliteDialect::list_tables(core::Session& session) cons
 
 std::optional<core::TableInfo> SqliteDialect::describe_table(core::Session& session,
                                                              std::string_view table) const {
-    std::string name(table);
-    auto exists =
-        session.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", {name});
-    if (exists.empty()) return std::nullopt;
-    core::TableInfo info;
-    info.name = name;
-    // pragma_table_info() as a table-valued function takes the table name as a bound parameter.
+    auto all = describe_tables(session, {std::string(table)});
+    auto it = all.find(std::string(table));
+    if (it == all.end()) return std::nullopt;
+    return std::move(it->second);
+}
+
+std::map<std::string, core::TableInfo>
+SqliteDialect::describe_tables(core::Session& session,
+                               const std::vector<std::string>& tables) const {
+    std::set<std::string> wanted(tables.begin(), tables.end());
+    std::map<std::string, core::TableInfo> out;
+    // The pragma table-valued functions take the table name from the joined row, so the whole
+    // schema comes back in two statements instead of several per table.
     auto cols = session.query(
-        "SELECT name, type, \"notnull\" FROM pragma_table_info(?1) ORDER BY cid", {name});
+        "SELECT m.name, p.name, p.type, p.\"notnull\" FROM sqlite_master m "
+        "JOIN pragma_table_info(m.name) p WHERE m.type = 'table' ORDER BY m.name, p.cid");
     for (const auto& row : cols.rows) {
-        info.columns.push_back({row[0].value_or(""), normalize_type(row[1].value_or("")),
-                                row[2].value_or("0") == "1"});
+        std::string table = row[0].value_or("");
+        if (!wanted.count(table)) continue;
+        auto& info = out[table];
+        info.name = table;
+        info.columns.push_back({row[1].value_or(""), normalize_type(row[2].value_or("")),
+                                row[3].value_or("0") == "1"});
     }
     auto idx = session.query(
-        "SELECT name, \"unique\", origin FROM pragma_index_list(?1) ORDER BY name", {name});
+        "SELECT m.name, il.name, il.\"unique\", il.origin, ii.name FROM sqlite_master m "
+        "JOIN pragma_index_list(m.name) il JOIN pragma_index_info(il.name) ii "
+        "WHERE m.type = 'table' ORDER BY m.name, il.name, ii.seqno");
     for (const auto& row : idx.rows) {
-        if (row[2].value_or("") == "pk") continue;
-        core::IndexInfo ii;
-        ii.name = row[0].value_or("");
-        ii.unique = row[1].value_or("0") == "1";
-        auto icols =
-            session.query("SELECT name FROM pragma_index_info(?1) ORDER BY seqno", {ii.name});
-        for (const auto& c : icols.rows)
-            ii.columns.push_back(c[0].value_or(""));
-        info.indexes.push_back(std::move(ii));
+        auto it = out.find(row[0].value_or(""));
+        if (it == out.end() || row[3].value_or("") == "pk") continue;
+        auto& indexes = it->second.indexes;
+        std::string name = row[1].value_or("");
+        if (indexes.empty() || indexes.back().name != name) {
+            core::IndexInfo ii;
+            ii.name = name;
+            ii.unique = row[2].value_or("0") == "1";
+            indexes.push_back(std::move(ii));
+        }
+        indexes.back().columns.push_back(row[4].value_or(""));
     }
-    return info;
+    return out;
 }
 
 SqliteDatabase::SqliteDatabase(std::filesystem::path path, std::size_t pool_size)

@@ -139,6 +139,7 @@ public:
 private:
     std::vector<std::shared_ptr<const DocType>> m_order;
     std::map<std::string, std::shared_ptr<const DocType>, std::less<>> m_by_name;
+    std::map<std::string, std::string> m_tables; ///< table name -> DocType name
 };
 
 } // namespace m::core

@@ -31,6 +31,9 @@ public:
     std::vector<std::string> list_tables(core::Session& session) const override;
     std::optional<core::TableInfo> describe_table(core::Session& session,
                                                   std::string_view table) const override;
+    /// Two queries over sqlite_master joined with the pragma table functions.
+    std::map<std::string, core::TableInfo>
+    describe_tables(core::Session& session, const std::vector<std::string>& tables) const override;
 };
 
 class SqliteConnection;

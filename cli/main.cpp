@@ -26,7 +26,13 @@ int main(int argc, char** argv) {
     } catch (const CLI::CallForVersion& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
-        fmt::print(stderr, "m: {}\n", e.what());
+        // "A subcommand is required" is CLI11's answer to `m bogus`; name the word instead.
+        auto extras = app.remaining();
+        if (!extras.empty() && !extras.front().empty() && extras.front()[0] != '-') {
+            fmt::print(stderr, "m: unknown command '{}' (see m --help)\n", extras.front());
+        } else {
+            fmt::print(stderr, "m: {}\n", e.what());
+        }
         return 2;
     } catch (const m::commands::ExitCode& e) {
         return e.code;

@@ -25,8 +25,7 @@ void walk(const CLI::App& app, const std::string& path, std::vector<Node>& out) 
     node.name = app.get_name();
     node.help = app.get_description();
     auto subs = app.get_subcommands([](const CLI::App* a) { return !a->get_name().empty(); });
-    for (const auto* sub : subs)
-        node.children.push_back(sub->get_name());
+    for (const auto* sub : subs) node.children.push_back(sub->get_name());
     for (const auto* opt : app.get_options()) {
         for (const auto& l : opt->get_lnames())
             node.options.emplace_back("--" + l, opt->get_description());
@@ -34,14 +33,12 @@ void walk(const CLI::App& app, const std::string& path, std::vector<Node>& out) 
             node.options.emplace_back("-" + s, opt->get_description());
     }
     out.push_back(node);
-    for (const auto* sub : subs)
-        walk(*sub, path + " " + sub->get_name(), out);
+    for (const auto* sub : subs) walk(*sub, path + " " + sub->get_name(), out);
 }
 
 std::string words(const Node& n) {
     std::vector<std::string> w = n.children;
-    for (const auto& [o, _] : n.options)
-        w.push_back(o);
+    for (const auto& [o, _] : n.options) w.push_back(o);
     return fmt::format("{}", fmt::join(w, " "));
 }
 
@@ -155,8 +152,7 @@ void add_completions(CLI::App& cmd, const GlobalOptions&, Needs) {
         ->check(CLI::IsMember({"bash", "zsh", "fish"}));
     cmd.callback([&cmd, shell] {
         const CLI::App* root = &cmd;
-        while (root->get_parent())
-            root = root->get_parent();
+        while (root->get_parent()) root = root->get_parent();
         fmt::print("{}", completion_script(*root, *shell));
     });
 }

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <iostream>
 #include <iterator>
 #include <unistd.h>
@@ -35,12 +36,25 @@ struct DocOptions {
     std::string count = "exact";
 };
 
+/// The DocType, after checking that its table exists and has every column of the metadata, so a
+/// schema that lags behind doctype.json gets a hint instead of an SQL error.
 const core::DocType& require_table(Runtime& rt, core::Session& s, const std::string& doctype) {
     const core::DocType& dt = rt.meta.get(doctype);
-    if (!rt.db().dialect().describe_table(s, dt.table_name())) {
+    auto live = rt.db().dialect().describe_table(s, dt.table_name());
+    if (!live) {
         throw Error(
             ErrorKind::not_found,
             fmt::format("table of DocType '{}' does not exist yet; run `m migrate`", dt.name));
+    }
+    for (const auto& f : dt.columns()) {
+        bool present = std::any_of(live->columns.begin(), live->columns.end(),
+                                   [&](const core::ColumnInfo& c) { return c.name == f.name; });
+        if (!present) {
+            throw Error(ErrorKind::validation,
+                        fmt::format("DocType '{}': field '{}' has no column in the database yet; "
+                                    "run `m migrate`",
+                                    dt.name, f.name));
+        }
     }
     return dt;
 }
@@ -60,8 +74,7 @@ std::vector<Json> read_documents(const std::string& data) {
     Json whole = Json::parse(text, nullptr, false);
     if (!whole.is_discarded()) {
         if (whole.is_array()) {
-            for (auto& d : whole)
-                docs.push_back(d);
+            for (auto& d : whole) docs.push_back(d);
         } else {
             docs.push_back(whole);
         }
@@ -96,8 +109,7 @@ std::string cell(const Json& v) {
 
 void print_table(const std::vector<std::string>& columns, const std::vector<Json>& rows) {
     std::vector<std::size_t> width;
-    for (const auto& c : columns)
-        width.push_back(c.size());
+    for (const auto& c : columns) width.push_back(c.size());
     for (const auto& r : rows) {
         for (std::size_t i = 0; i < columns.size(); ++i) {
             width[i] = std::max(
@@ -112,8 +124,7 @@ void print_table(const std::vector<std::string>& columns, const std::vector<Json
             out += fmt::format("{:<{}}", v, width[i]);
             if (i + 1 < columns.size()) out += "  ";
         }
-        while (!out.empty() && out.back() == ' ')
-            out.pop_back();
+        while (!out.empty() && out.back() == ' ') out.pop_back();
         fmt::print("{}\n", out);
     };
     line([&](std::size_t i) { return columns[i]; });

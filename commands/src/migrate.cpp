@@ -82,8 +82,7 @@ void status(const GlobalOptions& options, Needs needs) {
     Migrator migrator(rt->db(), rt->meta, rt->settings.project_root, rt->apps);
     Plan plan = migrator.plan("all");
     std::map<std::string, std::vector<const migrations::Change*>> by_subject;
-    for (const auto& c : plan.changes)
-        by_subject[c.doctype].push_back(&c);
+    for (const auto& c : plan.changes) by_subject[c.doctype].push_back(&c);
     Json out = Json::object();
     out["database"] = rt->db().dialect().name();
     out["pending"] = plan.changes.size();
@@ -93,8 +92,7 @@ void status(const GlobalOptions& options, Needs needs) {
         row["doctype"] = dt->name;
         row["table"] = dt->table_name();
         row["changes"] = Json::array();
-        for (const auto* c : by_subject[dt->name])
-            row["changes"].push_back(c->to_json());
+        for (const auto* c : by_subject[dt->name]) row["changes"].push_back(c->to_json());
         out["doctypes"].push_back(row);
     }
     if (options.json) {

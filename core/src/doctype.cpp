@@ -56,8 +56,7 @@ std::optional<FieldType> parse_field_type(std::string_view name) noexcept {
 const std::vector<std::string>& field_type_names() {
     static const std::vector<std::string> names = [] {
         std::vector<std::string> out;
-        for (const auto& t : k_type_names)
-            out.emplace_back(t.name);
+        for (const auto& t : k_type_names) out.emplace_back(t.name);
         return out;
     }();
     return names;
@@ -98,8 +97,7 @@ std::string snake_case(std::string_view name) {
             out += static_cast<char>(c);
         }
     }
-    while (!out.empty() && out.back() == '_')
-        out.pop_back();
+    while (!out.empty() && out.back() == '_') out.pop_back();
     return out;
 }
 

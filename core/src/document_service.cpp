@@ -21,8 +21,7 @@ bool is_empty_value(const Json& v) {
 
 std::size_t utf8_length(const std::string& s) {
     std::size_t n = 0;
-    for (unsigned char c : s)
-        n += (c & 0xC0) != 0x80;
+    for (unsigned char c : s) n += (c & 0xC0) != 0x80;
     return n;
 }
 
@@ -123,8 +122,7 @@ Json in_field_order(const MetaRegistry& meta, const DocType& dt, const Json& doc
         const DocType& child = meta.get(f.options);
         Json rows = Json::array();
         if (auto it = doc.find(f.name); it != doc.end()) {
-            for (const auto& row : *it)
-                rows.push_back(in_field_order(meta, child, row));
+            for (const auto& row : *it) rows.push_back(in_field_order(meta, child, row));
         }
         // Insert the table where it was declared among the fields.
         out[f.name] = std::move(rows);
@@ -148,8 +146,7 @@ Json in_field_order(const MetaRegistry& meta, const DocType& dt, const Json& doc
 Json ListResult::to_json() const {
     Json j = Json::object();
     j["items"] = Json::array();
-    for (const auto& item : items)
-        j["items"].push_back(item);
+    for (const auto& item : items) j["items"].push_back(item);
     j["total"] = total ? Json(*total) : Json(nullptr);
     j["limit"] = limit;
     j["offset"] = offset;
@@ -332,8 +329,7 @@ Json DocumentService::insert(Session& session, const std::string& doctype, const
     doc["modified"] = now;
     doc["modified_by"] = user;
     doc["docstatus"] = 0;
-    for (auto& [k, v] : fields.items())
-        doc[k] = v;
+    for (auto& [k, v] : fields.items()) doc[k] = v;
     std::string name = make_name(session, dt, doc, input);
     if (name.size() > 140) {
         throw Error(ErrorKind::validation,
@@ -454,8 +450,7 @@ Json DocumentService::update(Session& session, const std::string& doctype,
     }
     check_unique(session, dt, fields, id);
     Json doc = current;
-    for (auto& [k, v] : fields.items())
-        doc[k] = v;
+    for (auto& [k, v] : fields.items()) doc[k] = v;
     std::string now = now_timestamp();
     doc["modified"] = now;
     doc["modified_by"] = user;

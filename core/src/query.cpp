@@ -128,8 +128,7 @@ Filter make_filter(const DocType& dt, const std::string& field, const std::strin
                                     dt.name, field, op_name));
         }
         out.value = Json::array();
-        for (const auto& item : list)
-            out.value.push_back(coerce_for_filter(dt, f, item));
+        for (const auto& item : list) out.value.push_back(coerce_for_filter(dt, f, item));
         break;
     }
     case FilterOp::between:

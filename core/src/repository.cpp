@@ -28,11 +28,9 @@ std::string Repository::select_list(const DocType& dt,
         out += quote_ident(f.name);
     };
     if (fields.empty()) {
-        for (const auto& f : dt.columns())
-            add(f);
+        for (const auto& f : dt.columns()) add(f);
     } else {
-        for (const auto& name : fields)
-            add(column_of(dt, name));
+        for (const auto& name : fields) add(column_of(dt, name));
     }
     return out;
 }
@@ -194,8 +192,7 @@ std::vector<Json> Repository::list(Session& session, const DocType& dt, const Li
     if (q.order_by.empty()) {
         add_order(dt.sort_field, dt.sort_order == "desc");
     } else {
-        for (const auto& ob : q.order_by)
-            add_order(ob.field, ob.descending);
+        for (const auto& ob : q.order_by) add_order(ob.field, ob.descending);
     }
     // A unique tie-breaker makes paging stable.
     order += ", " + quote_ident("id") + " ASC";
@@ -213,8 +210,7 @@ std::vector<Json> Repository::list(Session& session, const DocType& dt, const Li
     auto rs = session.query(sql, params);
     std::vector<Json> out;
     out.reserve(rs.size());
-    for (std::size_t i = 0; i < rs.size(); ++i)
-        out.push_back(row_to_json(dt, rs, i));
+    for (std::size_t i = 0; i < rs.size(); ++i) out.push_back(row_to_json(dt, rs, i));
     return out;
 }
 
@@ -250,8 +246,7 @@ std::vector<Json> Repository::children(Session& session, const DocType& child,
                                         quote_ident("idx")),
                             {parent_id, parent_field});
     std::vector<Json> out;
-    for (std::size_t i = 0; i < rs.size(); ++i)
-        out.push_back(row_to_json(child, rs, i));
+    for (std::size_t i = 0; i < rs.size(); ++i) out.push_back(row_to_json(child, rs, i));
     return out;
 }
 

@@ -192,14 +192,48 @@ EnvLookup process_env() {
     };
 }
 
-std::string mask_url(const std::string& url) {
-    auto scheme = url.find("://");
-    if (scheme == std::string::npos) return url;
-    auto at = url.find('@', scheme + 3);
-    if (at == std::string::npos) return url;
-    auto colon = url.find(':', scheme + 3);
-    if (colon == std::string::npos || colon > at) return url;
-    return url.substr(0, colon + 1) + "***" + url.substr(at);
+std::string mask_url(const std::string& url_text) {
+    // Masks user:password@ in the authority and a password= query parameter (libpq accepts both).
+    const std::string_view url = url_text;
+    const std::size_t scheme_end = url.find("://");
+    if (scheme_end == std::string_view::npos) return std::string(url);
+    const std::size_t authority = scheme_end + 3;
+    const std::size_t authority_end = std::min(url.find_first_of("/?#", authority), url.size());
+
+    std::string out(url.substr(0, authority));
+    const std::string_view host_part = url.substr(authority, authority_end - authority);
+    const std::size_t at = host_part.rfind('@');
+    if (at != std::string_view::npos) {
+        const std::string_view userinfo = host_part.substr(0, at);
+        const std::size_t colon = userinfo.find(':');
+        out += colon == std::string_view::npos ? std::string(userinfo)
+                                               : std::string(userinfo.substr(0, colon)) + ":***";
+        out += host_part.substr(at);
+    } else {
+        out += host_part;
+    }
+
+    const std::size_t query = url.find('?', authority_end);
+    out += url.substr(authority_end, std::min(query, url.size()) - authority_end);
+    if (query == std::string_view::npos) return out;
+    std::string_view params = url.substr(query + 1);
+    out += '?';
+    bool first = true;
+    while (!params.empty()) {
+        const std::size_t amp = params.find('&');
+        const std::string_view param = params.substr(0, amp);
+        if (!first) out += '&';
+        first = false;
+        const std::size_t eq = param.find('=');
+        if (eq != std::string_view::npos && param.substr(0, eq) == "password") {
+            out += "password=***";
+        } else {
+            out += param;
+        }
+        if (amp == std::string_view::npos) break;
+        params = params.substr(amp + 1);
+    }
+    return out;
 }
 
 std::optional<fs::path> find_project_root(const fs::path& start) {
@@ -230,8 +264,7 @@ std::string Settings::value_of(const std::string& key) const {
 
 Settings load_settings(const SettingsFlags& flags, const EnvLookup& env) {
     Settings s;
-    for (const auto& spec : setting_specs())
-        s.sources[spec.key] = "default";
+    for (const auto& spec : setting_specs()) s.sources[spec.key] = "default";
 
     fs::path config;
     if (flags.config_file) {

@@ -148,8 +148,7 @@ bool valid_uuid(const std::string& s) {
 }
 
 std::string lower(std::string s) {
-    for (auto& c : s)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return s;
 }
 
@@ -172,8 +171,7 @@ Json coerce_value(const Field& f, const Json& v) {
             if (opt == s) return v;
         }
         std::string opts;
-        for (const auto& o : f.select_options)
-            opts += (opts.empty() ? "" : ", ") + o;
+        for (const auto& o : f.select_options) opts += (opts.empty() ? "" : ", ") + o;
         throw Error(ErrorKind::validation,
                     fmt::format("field '{}': '{}' is not one of {}", f.name, s, opts));
     }

@@ -86,8 +86,7 @@ std::vector<DesiredIndex> desired_indexes(const core::DocType& dt) {
     for (const auto& f : dt.fields) {
         if (f.unique) add({f.name}, true);
     }
-    for (const auto& idx : dt.indexes)
-        add(idx.fields, idx.unique);
+    for (const auto& idx : dt.indexes) add(idx.fields, idx.unique);
     return out;
 }
 
@@ -103,8 +102,7 @@ std::string create_table_sql(const std::string& table, const std::vector<Desired
 
 std::string create_index_sql(const std::string& table, const DesiredIndex& idx) {
     std::vector<std::string> cols;
-    for (const auto& c : idx.columns)
-        cols.push_back(quote_ident(c));
+    for (const auto& c : idx.columns) cols.push_back(quote_ident(c));
     return fmt::format("CREATE {}INDEX {} ON {} ({})", idx.unique ? "UNIQUE " : "",
                        quote_ident(idx.name), quote_ident(table), fmt::join(cols, ", "));
 }
@@ -141,8 +139,7 @@ std::string sha256_hex(std::string_view text) {
     unsigned char out[crypto_hash_sha256_BYTES];
     crypto_hash_sha256(out, reinterpret_cast<const unsigned char*>(text.data()), text.size());
     std::string hex;
-    for (unsigned char b : out)
-        hex += fmt::format("{:02x}", b);
+    for (unsigned char b : out) hex += fmt::format("{:02x}", b);
     return hex;
 }
 
@@ -167,8 +164,7 @@ core::Json Plan::to_json() const {
     core::Json j = core::Json::object();
     j["pending"] = changes.size();
     j["changes"] = core::Json::array();
-    for (const auto& c : changes)
-        j["changes"].push_back(c.to_json());
+    for (const auto& c : changes) j["changes"].push_back(c.to_json());
     return j;
 }
 
@@ -187,8 +183,7 @@ std::vector<Change> Migrator::plan_system(core::Session& s, bool initialized) {
         auto rs =
             s.query("SELECT version FROM m_migrations WHERE app = " + m_db.dialect().placeholder(1),
                     {std::string("m")});
-        for (const auto& row : rs.rows)
-            applied.insert(row[0].value_or(""));
+        for (const auto& row : rs.rows) applied.insert(row[0].value_or(""));
     }
     std::vector<Change> out;
     for (const auto& mig : system_migrations()) {
@@ -230,15 +225,13 @@ void Migrator::plan_doctype(const core::DocType& dt, const core::TableInfo* live
     };
     if (!live) {
         std::vector<std::string> sql{create_table_sql(table, cols)};
-        for (const auto& idx : idxs)
-            sql.push_back(create_index_sql(table, idx));
+        for (const auto& idx : idxs) sql.push_back(create_index_sql(table, idx));
         change("create_table", fmt::format("create table {} ({} columns)", table, cols.size()),
                Risk::safe, std::move(sql));
         return;
     }
     std::map<std::string, core::ColumnInfo> live_cols;
-    for (const auto& c : live->columns)
-        live_cols[c.name] = c;
+    for (const auto& c : live->columns) live_cols[c.name] = c;
 
     std::vector<const DesiredColumn*> added;
     std::vector<std::pair<const DesiredColumn*, std::string>> retyped;
@@ -279,17 +272,32 @@ void Migrator::plan_doctype(const core::DocType& dt, const core::TableInfo* live
             create_table_sql(tmp, cols),
             fmt::format("INSERT INTO {} ({}) SELECT {} FROM {}", quote_ident(tmp),
                         fmt::join(common, ", "), fmt::join(common, ", "), quote_ident(table)),
-            fmt::format("DROP TABLE {}", quote_ident(table)),
-            fmt::format("ALTER TABLE {} RENAME TO {}", quote_ident(tmp), quote_ident(table)),
         };
-        for (const auto& idx : idxs)
-            sql.push_back(create_index_sql(table, idx));
+        // SQLite keeps a value it cannot convert (type affinity), so "abc" would stay in an
+        // integer column. The plan promises that values which do not fit are lost: clear them.
+        for (const auto& [c, old] : retyped) {
+            static const std::vector<std::string> numeric{"int",     "real",    "floa",   "doub",
+                                                          "numeric", "decimal", "boolean"};
+            bool is_numeric =
+                std::any_of(numeric.begin(), numeric.end(), [&](const std::string& n) {
+                    return c->type.find(n) != std::string::npos;
+                });
+            if (is_numeric) {
+                sql.push_back(fmt::format("UPDATE {} SET {} = NULL WHERE typeof({}) NOT IN "
+                                          "('integer', 'real', 'null')",
+                                          quote_ident(tmp), quote_ident(c->name),
+                                          quote_ident(c->name)));
+            }
+        }
+        sql.push_back(fmt::format("DROP TABLE {}", quote_ident(table)));
+        sql.push_back(
+            fmt::format("ALTER TABLE {} RENAME TO {}", quote_ident(tmp), quote_ident(table)));
+        for (const auto& idx : idxs) sql.push_back(create_index_sql(table, idx));
         std::vector<std::string> what;
         for (const auto& [c, old] : retyped) {
             what.push_back(fmt::format("change {} from {} to {}", c->name, old, c->type));
         }
-        for (const auto& name : dropped)
-            what.push_back(fmt::format("drop column {}", name));
+        for (const auto& name : dropped) what.push_back(fmt::format("drop column {}", name));
         change("rebuild_table",
                fmt::format("rebuild table {}: {} (values that do not fit are lost)", table,
                            fmt::join(what, ", ")),
@@ -311,8 +319,7 @@ void Migrator::plan_doctype(const core::DocType& dt, const core::TableInfo* live
     }
 
     std::map<std::string, core::IndexInfo> live_idx;
-    for (const auto& i : live->indexes)
-        live_idx[i.name] = i;
+    for (const auto& i : live->indexes) live_idx[i.name] = i;
     for (const auto& idx : idxs) {
         auto it = live_idx.find(idx.name);
         if (it != live_idx.end() && it->second.columns == idx.columns &&
@@ -351,8 +358,7 @@ void Migrator::plan_doctype(const core::DocType& dt, const core::TableInfo* live
 
 std::vector<Change> Migrator::plan_sync(core::Session& s) {
     std::vector<std::string> tables;
-    for (const auto& dt : m_meta.all())
-        tables.push_back(dt->table_name());
+    for (const auto& dt : m_meta.all()) tables.push_back(dt->table_name());
     auto live = m_db.dialect().describe_tables(s, tables);
     std::vector<Change> out;
     for (const auto& dt : m_meta.all()) {
@@ -374,8 +380,7 @@ std::vector<Change> Migrator::plan_apps(core::Session& s, bool initialized) {
             auto rs = s.query("SELECT version FROM m_migrations WHERE app = " +
                                   m_db.dialect().placeholder(1),
                               {app});
-            for (const auto& row : rs.rows)
-                applied.insert(row[0].value_or(""));
+            for (const auto& row : rs.rows) applied.insert(row[0].value_or(""));
         }
         // NNNN_slug.sql runs on both databases; NNNN_slug.<dialect>.sql only on that one.
         static const std::regex re(R"(^(\d{4})_([a-z0-9_]+)(?:\.(sqlite|postgres))?\.sql$)");
@@ -413,8 +418,7 @@ Plan Migrator::plan(const std::string& what) {
     bool init = m_db.dialect().describe_table(*s, "m_migrations").has_value();
     Plan p;
     auto append = [&](std::vector<Change> v) {
-        for (auto& c : v)
-            p.changes.push_back(std::move(c));
+        for (auto& c : v) p.changes.push_back(std::move(c));
     };
     append(plan_system(*s, init));
     if (what == "all" || what == "sync") append(plan_sync(*s));

@@ -6,6 +6,7 @@
 
 #include "m/core/doctype.hpp"
 #include "m/core/error.hpp"
+#include "m/core/settings.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -244,13 +245,13 @@ TEST_CASE("postgres dialect normalises type spellings", "[postgres]") {
 }
 
 TEST_CASE("postgres database masks passwords in URLs", "[postgres]") {
-    CHECK(pg::mask_url_password("postgres://alice:s3cret@db.example:5432/app") ==
+    CHECK(m::core::mask_url("postgres://alice:s3cret@db.example:5432/app") ==
           "postgres://alice:***@db.example:5432/app");
-    CHECK(pg::mask_url_password("postgresql://alice@db/app?sslmode=require") ==
+    CHECK(m::core::mask_url("postgresql://alice@db/app?sslmode=require") ==
           "postgresql://alice@db/app?sslmode=require");
-    CHECK(pg::mask_url_password("postgresql://db/app?user=a&password=x%40y&sslmode=disable") ==
+    CHECK(m::core::mask_url("postgresql://db/app?user=a&password=x%40y&sslmode=disable") ==
           "postgresql://db/app?user=a&password=***&sslmode=disable");
-    CHECK(pg::mask_url_password("postgresql://a:b@c@host") == "postgresql://a:***@host");
+    CHECK(m::core::mask_url("postgresql://a:b@c@host") == "postgresql://a:***@host");
 
     const pg::PostgresDatabase db("postgresql://alice:s3cret@127.0.0.1:1/app", 2);
     CHECK(db.display_url() == "postgresql://alice:***@127.0.0.1:1/app");
@@ -611,8 +612,7 @@ TEST_CASE("postgres sessions work from several threads", "[postgres]") {
             }
         });
     }
-    for (auto& thread : threads)
-        thread.join();
+    for (auto& thread : threads) thread.join();
     for (const auto& error : errors) {
         if (error) std::rethrow_exception(error);
     }

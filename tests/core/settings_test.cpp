@@ -105,4 +105,7 @@ TEST_CASE("bad settings are refused with file, key and reason", "[settings][bad-
 TEST_CASE("URLs are shown without passwords", "[settings]") {
     CHECK(m::core::mask_url("postgres://u:secret@h:5432/db") == "postgres://u:***@h:5432/db");
     CHECK(m::core::mask_url("postgres://u@h/db") == "postgres://u@h/db");
+    CHECK(m::core::mask_url("postgres://u@h/db?sslmode=disable&password=p%40ss&x=1") ==
+          "postgres://u@h/db?sslmode=disable&password=***&x=1");
+    CHECK(m::core::mask_url("postgres://h/db?password=secret") == "postgres://h/db?password=***");
 }

@@ -67,11 +67,9 @@ RunResult run_m(const std::vector<std::string>& args, const fs::path& cwd,
     write_file(io.path() / "in", input);
     std::string cmd = "cd " + shell_quote(cwd.string()) +
                       " && env -u DATABASE_URL -u M_PROJECT -u INSTALLED_APPS -u M_LOG_LEVEL";
-    for (const auto& [k, v] : env)
-        cmd += " " + shell_quote(k + "=" + v);
+    for (const auto& [k, v] : env) cmd += " " + shell_quote(k + "=" + v);
     cmd += " " + shell_quote(M_BINARY);
-    for (const auto& a : args)
-        cmd += " " + shell_quote(a);
+    for (const auto& a : args) cmd += " " + shell_quote(a);
     cmd += " < " + shell_quote((io.path() / "in").string());
     cmd += " > " + shell_quote((io.path() / "out").string());
     cmd += " 2> " + shell_quote((io.path() / "err").string());

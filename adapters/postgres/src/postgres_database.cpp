@@ -10,6 +10,7 @@
 
 #include "m/core/error.hpp"
 #include "m/core/pool.hpp"
+#include "m/core/settings.hpp"
 
 #include <fmt/format.h>
 #include <pqxx/pqxx>
@@ -76,8 +77,7 @@ std::string detail_line(std::string_view what) {
         std::string_view line = what.substr(pos, end - pos);
         if (line.starts_with(k_detail)) {
             line.remove_prefix(k_detail.size());
-            while (!line.empty() && line.front() == ' ')
-                line.remove_prefix(1);
+            while (!line.empty() && line.front() == ' ') line.remove_prefix(1);
             return first_line(line);
         }
         pos = end + 1;
@@ -311,13 +311,11 @@ private:
     pqxx::result run(std::string_view sql, const core::SqlParams& params) {
         std::vector<std::optional<std::string>> texts;
         texts.reserve(params.size());
-        for (const auto& p : params)
-            texts.push_back(to_text(p));
+        for (const auto& p : params) texts.push_back(to_text(p));
         // pqxx binds a null const char* as SQL NULL.
         std::vector<const char*> values;
         values.reserve(texts.size());
-        for (const auto& t : texts)
-            values.push_back(t ? t->c_str() : nullptr);
+        for (const auto& t : texts) values.push_back(t ? t->c_str() : nullptr);
         return guarded([&](pqxx::connection& conn) {
             pqxx::nontransaction tx(conn);
             return tx.exec_params(std::string(sql), pqxx::prepare::make_dynamic_params(values));
@@ -339,54 +337,12 @@ private:
 
 } // namespace
 
-std::string mask_url_password(std::string_view url) {
-    const std::size_t scheme_end = url.find("://");
-    if (scheme_end == std::string_view::npos) return std::string(url);
-    const std::size_t authority = scheme_end + 3;
-    const std::size_t authority_end = std::min(url.find_first_of("/?#", authority), url.size());
-
-    std::string out(url.substr(0, authority));
-    const std::string_view host_part = url.substr(authority, authority_end - authority);
-    const std::size_t at = host_part.rfind('@');
-    if (at != std::string_view::npos) {
-        const std::string_view userinfo = host_part.substr(0, at);
-        const std::size_t colon = userinfo.find(':');
-        out += colon == std::string_view::npos ? std::string(userinfo)
-                                               : std::string(userinfo.substr(0, colon)) + ":***";
-        out += host_part.substr(at);
-    } else {
-        out += host_part;
-    }
-
-    const std::size_t query = url.find('?', authority_end);
-    out += url.substr(authority_end, std::min(query, url.size()) - authority_end);
-    if (query == std::string_view::npos) return out;
-    std::string_view params = url.substr(query + 1);
-    out += '?';
-    bool first = true;
-    while (!params.empty()) {
-        const std::size_t amp = params.find('&');
-        const std::string_view param = params.substr(0, amp);
-        if (!first) out += '&';
-        first = false;
-        const std::size_t eq = param.find('=');
-        if (eq != std::string_view::npos && param.substr(0, eq) == "password") {
-            out += "password=***";
-        } else {
-            out += param;
-        }
-        if (amp == std::string_view::npos) break;
-        params = params.substr(amp + 1);
-    }
-    return out;
-}
-
 PostgresDatabase::PostgresDatabase(std::string url, std::size_t pool_size) {
     if (!url.starts_with(k_postgres_scheme) && !url.starts_with(k_postgresql_scheme)) {
-        throw Error(ErrorKind::validation, "database: '" + mask_url_password(url) +
+        throw Error(ErrorKind::validation, "database: '" + core::mask_url(std::string(url)) +
                                                "' is not a postgres:// or postgresql:// URL");
     }
-    std::string display = mask_url_password(url);
+    std::string display = core::mask_url(std::string(url));
     auto factory = [connect_url = with_connect_timeout(url), display] {
         return open_connection(connect_url, display);
     };

@@ -189,8 +189,7 @@ std::string PostgresDialect::normalize_type(std::string_view type) const {
         ++array_depth;
     }
     std::string out = normalize_scalar(rest);
-    for (int i = 0; i < array_depth; ++i)
-        out += "[]";
+    for (int i = 0; i < array_depth; ++i) out += "[]";
     return out;
 }
 
@@ -218,8 +217,7 @@ std::vector<std::string> PostgresDialect::list_tables(core::Session& session) co
                       " AND NOT c.relispartition ORDER BY c.relname");
     std::vector<std::string> tables;
     tables.reserve(rs.size());
-    for (const auto& row : rs.rows)
-        tables.push_back(cell(row[0]));
+    for (const auto& row : rs.rows) tables.push_back(cell(row[0]));
     return tables;
 }
 

@@ -138,8 +138,7 @@ public:
         stmt.bind(params);
         core::ResultSet rs;
         int cols = sqlite3_column_count(stmt.get());
-        for (int c = 0; c < cols; ++c)
-            rs.columns.emplace_back(sqlite3_column_name(stmt.get(), c));
+        for (int c = 0; c < cols; ++c) rs.columns.emplace_back(sqlite3_column_name(stmt.get(), c));
         while (stmt.step()) {
             std::vector<std::optional<std::string>> row;
             row.reserve(static_cast<std::size_t>(cols));
@@ -273,8 +272,7 @@ std::vector<std::string> SqliteDialect::list_tables(core::Session& session) cons
     auto rs = session.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE "
                             "'sqlite_%' ORDER BY name");
     std::vector<std::string> out;
-    for (const auto& row : rs.rows)
-        out.push_back(row[0].value_or(""));
+    for (const auto& row : rs.rows) out.push_back(row[0].value_or(""));
     return out;
 }
 

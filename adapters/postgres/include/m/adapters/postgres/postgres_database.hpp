@@ -140,8 +140,4 @@ private:
     PostgresDialect m_dialect;
 };
 
-/// `url` with the password of its user-info part and of any `password=` query parameter
-/// replaced by "***". Anything that does not look like a URL is returned unchanged.
-std::string mask_url_password(std::string_view url);
-
 } // namespace m::adapters::postgres

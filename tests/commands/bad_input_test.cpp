@@ -302,17 +302,6 @@ TEST_CASE("a DATABASE_URL that points nowhere fails naming the database, never t
 
 namespace {
 
-std::string shell_quote(const std::string& s) {
-    std::string out = "'";
-    for (char c : s) {
-        if (c == '\'')
-            out += "'\\''";
-        else
-            out += c;
-    }
-    return out + "'";
-}
-
 /// Runs `binary args` in `cwd` as user nobody (uid/gid 65534) through setpriv.
 RunResult run_as_nobody(const fs::path& binary, const std::vector<std::string>& args,
                         const fs::path& cwd) {

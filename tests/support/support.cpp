@@ -17,6 +17,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
+std::string random_suffix() {
+    std::random_device rd;
+    std::mt19937_64 gen(rd());
+    return std::to_string(gen() % 1000000000ULL);
+}
+
+} // namespace
+
 std::string shell_quote(const std::string& s) {
     std::string out = "'";
     for (char c : s) {
@@ -27,14 +35,6 @@ std::string shell_quote(const std::string& s) {
     }
     return out + "'";
 }
-
-std::string random_suffix() {
-    std::random_device rd;
-    std::mt19937_64 gen(rd());
-    return std::to_string(gen() % 1000000000ULL);
-}
-
-} // namespace
 
 TempDir::TempDir() {
     std::string tmpl = (fs::temp_directory_path() / "m-test-XXXXXX").string();

@@ -38,6 +38,9 @@ struct RunResult {
 RunResult run_m(const std::vector<std::string>& args, const std::filesystem::path& cwd,
                 const std::map<std::string, std::string>& env = {}, const std::string& input = "");
 
+/// `s` in single quotes for sh, with embedded quotes escaped.
+std::string shell_quote(const std::string& s);
+
 /// Writes a file, creating its folders.
 void write_file(const std::filesystem::path& path, const std::string& content);
 std::string read_file(const std::filesystem::path& path);

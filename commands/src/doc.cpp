@@ -145,7 +145,7 @@ void doc_list(const GlobalOptions& g, Needs needs, const DocOptions& o) {
     core::CountMode mode = o.count == "none"        ? core::CountMode::none
                            : o.count == "estimated" ? core::CountMode::estimated
                                                     : core::CountMode::exact;
-    core::DocumentService svc(rt->meta, rt->db().dialect());
+    core::DocumentService svc(rt->meta, rt->db().dialect(), &rt->controllers);
     auto result = svc.list(*s, dt.name, q, mode);
     if (g.json) {
         print_json(result.to_json());
@@ -176,7 +176,7 @@ void doc_get(const GlobalOptions& g, Needs needs, const DocOptions& o) {
     auto rt = bootstrap(g, needs);
     auto s = rt->db().session();
     const core::DocType& dt = require_table(*rt, *s, o.doctype);
-    core::DocumentService svc(rt->meta, rt->db().dialect());
+    core::DocumentService svc(rt->meta, rt->db().dialect(), &rt->controllers);
     Json doc = svc.get(*s, dt.name, o.name);
     if (g.json)
         print_json(doc);
@@ -189,7 +189,7 @@ void doc_insert(const GlobalOptions& g, Needs needs, const DocOptions& o) {
     auto rt = bootstrap(g, needs);
     auto s = rt->db().session();
     const core::DocType& dt = require_table(*rt, *s, o.doctype);
-    core::DocumentService svc(rt->meta, rt->db().dialect());
+    core::DocumentService svc(rt->meta, rt->db().dialect(), &rt->controllers);
     std::vector<Json> saved;
     saved.reserve(docs.size());
     {
@@ -222,7 +222,7 @@ void doc_update(const GlobalOptions& g, Needs needs, const DocOptions& o) {
     auto rt = bootstrap(g, needs);
     auto s = rt->db().session();
     const core::DocType& dt = require_table(*rt, *s, o.doctype);
-    core::DocumentService svc(rt->meta, rt->db().dialect());
+    core::DocumentService svc(rt->meta, rt->db().dialect(), &rt->controllers);
     core::UnitOfWork uow(*s);
     Json doc = svc.update(*s, dt.name, o.name, docs[0], k_cli_user);
     uow.commit();
@@ -236,7 +236,7 @@ void doc_delete(const GlobalOptions& g, Needs needs, const DocOptions& o) {
     auto rt = bootstrap(g, needs);
     auto s = rt->db().session();
     const core::DocType& dt = require_table(*rt, *s, o.doctype);
-    core::DocumentService svc(rt->meta, rt->db().dialect());
+    core::DocumentService svc(rt->meta, rt->db().dialect(), &rt->controllers);
     core::UnitOfWork uow(*s);
     svc.remove(*s, dt.name, o.name, k_cli_user);
     uow.commit();
@@ -244,6 +244,41 @@ void doc_delete(const GlobalOptions& g, Needs needs, const DocOptions& o) {
         print_json(Json{{"deleted", o.name}, {"doctype", dt.name}});
     else
         fmt::print("Deleted {} {}\n", dt.name, o.name);
+}
+
+/// submit or cancel: one transition in one transaction.
+void doc_transition(const GlobalOptions& g, Needs needs, const DocOptions& o, bool submit) {
+    auto rt = bootstrap(g, needs);
+    auto s = rt->db().session();
+    const core::DocType& dt = require_table(*rt, *s, o.doctype);
+    core::DocumentService svc(rt->meta, rt->db().dialect(), &rt->controllers);
+    core::UnitOfWork uow(*s);
+    Json doc = submit ? svc.submit(*s, dt.name, o.name, k_cli_user)
+                      : svc.cancel(*s, dt.name, o.name, k_cli_user);
+    uow.commit();
+    if (g.json)
+        print_json(doc);
+    else
+        fmt::print("{} {} {}\n", submit ? "Submitted" : "Cancelled", dt.name,
+                   doc.at("name").get<std::string>());
+}
+
+void doc_call(const GlobalOptions& g, Needs needs, const DocOptions& o, const std::string& method) {
+    Json kwargs = Json::object();
+    if (!o.data.empty()) {
+        kwargs = Json::parse(o.data, nullptr, false);
+        if (kwargs.is_discarded() || !kwargs.is_object()) {
+            throw Error(ErrorKind::validation, "--kwargs: expected a JSON object");
+        }
+    }
+    auto rt = bootstrap(g, needs);
+    auto s = rt->db().session();
+    const core::DocType& dt = require_table(*rt, *s, o.doctype);
+    core::DocumentService svc(rt->meta, rt->db().dialect(), &rt->controllers);
+    core::UnitOfWork uow(*s);
+    Json result = svc.call(*s, dt.name, o.name, method, kwargs, k_cli_user);
+    uow.commit();
+    print_json(Json{{"result", result}});
 }
 
 } // namespace
@@ -292,6 +327,24 @@ void add_doc(CLI::App& cmd, const GlobalOptions& options, Needs needs) {
     with_doctype(del);
     with_name(del);
     del->callback([&options, needs, o] { doc_delete(options, needs, *o); });
+
+    auto* submit = cmd.add_subcommand("submit", "Submit a draft (docstatus 0 -> 1)");
+    with_doctype(submit);
+    with_name(submit);
+    submit->callback([&options, needs, o] { doc_transition(options, needs, *o, true); });
+
+    auto* cancel = cmd.add_subcommand("cancel", "Cancel a submitted document (docstatus 1 -> 2)");
+    with_doctype(cancel);
+    with_name(cancel);
+    cancel->callback([&options, needs, o] { doc_transition(options, needs, *o, false); });
+
+    auto* call = cmd.add_subcommand("call", "Run a callable controller method");
+    with_doctype(call);
+    with_name(call);
+    auto method = std::make_shared<std::string>();
+    call->add_option("METHOD", *method, "Method name")->required();
+    call->add_option("--kwargs", o->data, "Arguments as a JSON object");
+    call->callback([&options, needs, o, method] { doc_call(options, needs, *o, *method); });
 }
 
 } // namespace m::commands

@@ -141,6 +141,25 @@ Json in_field_order(const MetaRegistry& meta, const DocType& dt, const Json& doc
     return out;
 }
 
+/// Runs one hook; its errors name the DocType and the hook, keeping their kind.
+template <class Fn> void run_hook(const DocType& dt, const char* hook, Fn&& fn) {
+    try {
+        fn();
+    } catch (const Error& e) {
+        throw Error(e.kind(), fmt::format("DocType '{}': {}: {}", dt.name, hook, e.what()),
+                    e.details());
+    } catch (const std::exception& e) {
+        throw Error(ErrorKind::internal,
+                    fmt::format("DocType '{}': {} failed: {}", dt.name, hook, e.what()));
+    }
+}
+
+[[noreturn]] void throw_errors(const DocType& dt, const std::vector<std::string>& errors) {
+    throw Error(ErrorKind::validation,
+                fmt::format("DocType '{}': {}", dt.name, fmt::join(errors, "; ")),
+                nlohmann::json(errors));
+}
+
 } // namespace
 
 Json ListResult::to_json() const {
@@ -203,12 +222,47 @@ Json DocumentService::build_fields(Session& session, const DocType& dt, const Js
             errors.push_back(fmt::format("{}field '{}' is required", prefix, f.name));
         }
         check_constraints(f, value, errors, prefix);
+        if (f.type == FieldType::link && value.is_string() && !value.get<std::string>().empty() &&
+            (given || !existing)) {
+            const DocType& target = m_meta.get(f.options);
+            if (!m_repo.exists(session, target, "name", value)) {
+                errors.push_back(fmt::format("{}field '{}': {} '{}' does not exist", prefix, f.name,
+                                             target.name, value.get<std::string>()));
+            }
+        }
         if (f.type == FieldType::password && given && value.is_string()) {
             value = hash_password(value.get<std::string>());
         }
         doc[f.name] = std::move(value);
     }
     return doc;
+}
+
+Controller& DocumentService::controller(const DocType& dt) const {
+    static Controller no_op;
+    return m_controllers ? m_controllers->get(dt.name) : no_op;
+}
+
+void DocumentService::recheck(const DocType& dt, Json& doc, std::vector<std::string>& errors,
+                              const std::string& prefix) const {
+    // Hooks may change the document; what they wrote must still fit the metadata.
+    for (const auto& f : dt.fields) {
+        auto it = doc.find(f.name);
+        if (it == doc.end()) continue;
+        try {
+            *it = coerce_value(f, *it);
+        } catch (const Error& e) {
+            errors.push_back(prefix + e.what());
+            continue;
+        }
+        if (f.type == FieldType::table) {
+            const DocType& child = m_meta.get(f.options);
+            for (std::size_t i = 0; i < it->size(); ++i) {
+                recheck(child, (*it)[i], errors,
+                        fmt::format("{}field '{}' row {}: ", prefix, f.name, i + 1));
+            }
+        }
+    }
 }
 
 void DocumentService::check_unique(Session& session, const DocType& dt, const Json& doc,
@@ -330,6 +384,15 @@ Json DocumentService::insert(Session& session, const std::string& doctype, const
     doc["modified_by"] = user;
     doc["docstatus"] = 0;
     for (auto& [k, v] : fields.items()) doc[k] = v;
+
+    Controller& ctl = controller(dt);
+    HookContext ctx{user, session, *this, dt};
+    run_hook(dt, "validate", [&] { ctl.validate(doc, ctx); });
+    run_hook(dt, "before_insert", [&] { ctl.before_insert(doc, ctx); });
+    run_hook(dt, "before_save", [&] { ctl.before_save(doc, ctx); });
+    recheck(dt, doc, errors, "");
+    if (!errors.empty()) throw_errors(dt, errors);
+
     std::string name = make_name(session, dt, doc, input);
     if (name.size() > 140) {
         throw Error(ErrorKind::validation,
@@ -354,7 +417,10 @@ Json DocumentService::insert(Session& session, const std::string& doctype, const
     }
     m_repo.insert(session, dt, row);
     save_children(session, dt, doc, user, false);
-    return in_field_order(m_meta, dt, doc);
+    Json saved = in_field_order(m_meta, dt, doc);
+    run_hook(dt, "after_insert", [&] { ctl.after_insert(saved, ctx); });
+    run_hook(dt, "after_save", [&] { ctl.after_save(saved, ctx); });
+    return saved;
 }
 
 Json DocumentService::load(Session& session, const DocType& dt, const std::string& key) const {
@@ -405,6 +471,11 @@ Json DocumentService::update(Session& session, const std::string& doctype,
     }
     Json current = load(session, dt, id_or_name);
     load_children(session, dt, current);
+    if (current.at("docstatus").get<long long>() == 2) {
+        throw Error(ErrorKind::validation,
+                    fmt::format("{} '{}' is cancelled and cannot be changed", dt.name,
+                                current.at("name").get<std::string>()));
+    }
     std::string id = current.at("id").get<std::string>();
     std::string stored_modified = current.at("modified").get<std::string>();
     if (patch.contains("modified") && !patch.at("modified").is_null()) {
@@ -429,12 +500,6 @@ Json DocumentService::update(Session& session, const std::string& doctype,
             continue;
         }
         if (f->standard) continue; // read-only keys are ignored
-        if (current.at("docstatus").get<long long>() != 0 && !f->allow_on_submit &&
-            value != current.value(key, Json(nullptr))) {
-            errors.push_back(fmt::format("field '{}' cannot change: the document is {}", key,
-                                         current.at("docstatus") == 1 ? "submitted" : "cancelled"));
-            continue;
-        }
         changes[key] = value;
     }
     if (!errors.empty()) {
@@ -443,22 +508,39 @@ Json DocumentService::update(Session& session, const std::string& doctype,
                     nlohmann::json(errors));
     }
     Json fields = build_fields(session, dt, changes, &current, errors, "");
-    if (!errors.empty()) {
-        throw Error(ErrorKind::validation,
-                    fmt::format("DocType '{}': {}", dt.name, fmt::join(errors, "; ")),
-                    nlohmann::json(errors));
-    }
-    check_unique(session, dt, fields, id);
+    if (!errors.empty()) throw_errors(dt, errors);
     Json doc = current;
     for (auto& [k, v] : fields.items()) doc[k] = v;
+
+    Controller& ctl = controller(dt);
+    HookContext ctx{user, session, *this, dt};
+    run_hook(dt, "validate", [&] { ctl.validate(doc, ctx); });
+    run_hook(dt, "before_save", [&] { ctl.before_save(doc, ctx); });
+    recheck(dt, doc, errors, "");
+    if (!errors.empty()) throw_errors(dt, errors);
+
+    // Write every field whose value differs from the stored one: the patch and what hooks set.
+    Json row = Json::object();
+    bool children_changed = false;
+    for (const auto& f : dt.fields) {
+        Json before = current.value(f.name, Json(nullptr));
+        Json after = doc.value(f.name, Json(nullptr));
+        if (before == after && !(f.type == FieldType::table && changes.contains(f.name))) continue;
+        if (current.at("docstatus").get<long long>() != 0 && !f.allow_on_submit) {
+            errors.push_back(
+                fmt::format("field '{}' cannot change: the document is submitted", f.name));
+            continue;
+        }
+        if (f.type == FieldType::table)
+            children_changed = true;
+        else
+            row[f.name] = after;
+    }
+    if (!errors.empty()) throw_errors(dt, errors);
+    check_unique(session, dt, doc, id);
     std::string now = now_timestamp();
     doc["modified"] = now;
     doc["modified_by"] = user;
-    Json row = Json::object();
-    for (const auto& [k, v] : changes.items()) {
-        const Field* f = dt.find(k);
-        if (f->type != FieldType::table) row[k] = fields.at(k);
-    }
     row["modified"] = now;
     row["modified_by"] = user;
     if (m_repo.update(session, dt, id, row, stored_modified) == 0) {
@@ -467,19 +549,14 @@ Json DocumentService::update(Session& session, const std::string& doctype,
                                 "again",
                                 dt.name, current.at("name").get<std::string>()));
     }
-    bool children_changed = false;
-    for (const auto& f : dt.fields) {
-        if (f.type == FieldType::table && changes.contains(f.name)) children_changed = true;
-    }
-    if (children_changed) {
-        save_children(session, dt, doc, user, true);
-    }
-    return in_field_order(m_meta, dt, doc);
+    if (children_changed) save_children(session, dt, doc, user, true);
+    Json saved = in_field_order(m_meta, dt, doc);
+    run_hook(dt, "after_save", [&] { ctl.after_save(saved, ctx); });
+    return saved;
 }
 
 void DocumentService::remove(Session& session, const std::string& doctype,
                              const std::string& id_or_name, const std::string& user) const {
-    (void)user;
     const DocType& dt = m_meta.get(doctype);
     Json current = load(session, dt, id_or_name);
     if (current.at("docstatus").get<long long>() == 1) {
@@ -487,13 +564,128 @@ void DocumentService::remove(Session& session, const std::string& doctype,
                     fmt::format("{} '{}' is submitted and cannot be deleted; cancel it first",
                                 dt.name, current.at("name").get<std::string>()));
     }
-    std::string id = current.at("id").get<std::string>();
+    load_children(session, dt, current);
+    Json doc = in_field_order(m_meta, dt, current);
+    Controller& ctl = controller(dt);
+    HookContext ctx{user, session, *this, dt};
+    run_hook(dt, "before_delete", [&] { ctl.before_delete(doc, ctx); });
+    std::string id = doc.at("id").get<std::string>();
     for (const auto& f : dt.fields) {
         if (f.type == FieldType::table) {
             m_repo.delete_children(session, m_meta.get(f.options), id, f.name);
         }
     }
     m_repo.remove(session, dt, id);
+    run_hook(dt, "after_delete", [&] { ctl.after_delete(doc, ctx); });
+}
+
+Json DocumentService::transition(Session& session, const DocType& dt, const std::string& id_or_name,
+                                 const std::string& user, long long from, long long to) const {
+    const char* verb = to == 1 ? "submit" : "cancel";
+    if (!dt.is_submittable) {
+        throw Error(ErrorKind::validation,
+                    fmt::format("DocType '{}' is not submittable, so it cannot {}", dt.name, verb));
+    }
+    Json current = load(session, dt, id_or_name);
+    load_children(session, dt, current);
+    const std::string name = current.at("name").get<std::string>();
+    long long status = current.at("docstatus").get<long long>();
+    if (status != from) {
+        static const char* states[] = {"a draft", "submitted", "cancelled"};
+        throw Error(ErrorKind::validation, fmt::format("cannot {} {} '{}': it is {}", verb, dt.name,
+                                                       name, states[std::clamp(status, 0LL, 2LL)]));
+    }
+    Json doc = in_field_order(m_meta, dt, current);
+    std::vector<std::string> errors;
+    Controller& ctl = controller(dt);
+    HookContext ctx{user, session, *this, dt};
+    if (to == 1) {
+        // A submitted document is final: required fields are checked again, then `validate`.
+        for (const auto& f : dt.fields) {
+            if (f.required && is_empty_value(current.value(f.name, Json(nullptr)))) {
+                errors.push_back(fmt::format("field '{}' is required", f.name));
+            }
+        }
+        if (!errors.empty()) throw_errors(dt, errors);
+        run_hook(dt, "validate", [&] { ctl.validate(doc, ctx); });
+        run_hook(dt, "on_submit", [&] { ctl.on_submit(doc, ctx); });
+    } else {
+        run_hook(dt, "on_cancel", [&] { ctl.on_cancel(doc, ctx); });
+    }
+    recheck(dt, doc, errors, "");
+    if (!errors.empty()) throw_errors(dt, errors);
+    Json row = Json::object();
+    for (const auto& f : dt.fields) {
+        if (f.type == FieldType::table) continue;
+        if (doc.value(f.name, Json(nullptr)) != current.value(f.name, Json(nullptr))) {
+            row[f.name] = doc.value(f.name, Json(nullptr));
+        }
+    }
+    std::string now = now_timestamp();
+    row["docstatus"] = to;
+    row["modified"] = now;
+    row["modified_by"] = user;
+    doc["docstatus"] = to;
+    doc["modified"] = now;
+    doc["modified_by"] = user;
+    if (m_repo.update(session, dt, doc.at("id").get<std::string>(), row,
+                      current.at("modified").get<std::string>()) == 0) {
+        throw Error(ErrorKind::conflict,
+                    fmt::format("{} '{}' was changed by someone else; reload and try again",
+                                dt.name, name));
+    }
+    // Child rows follow their parent's docstatus.
+    for (const auto& f : dt.fields) {
+        if (f.type != FieldType::table) continue;
+        const DocType& child = m_meta.get(f.options);
+        for (auto& r : doc[f.name]) {
+            m_repo.update(session, child, r.at("id").get<std::string>(),
+                          Json{{"docstatus", to}, {"modified", now}, {"modified_by", user}});
+            r["docstatus"] = to;
+        }
+    }
+    return doc;
+}
+
+Json DocumentService::submit(Session& session, const std::string& doctype,
+                             const std::string& id_or_name, const std::string& user) const {
+    return transition(session, m_meta.get(doctype), id_or_name, user, 0, 1);
+}
+
+Json DocumentService::cancel(Session& session, const std::string& doctype,
+                             const std::string& id_or_name, const std::string& user) const {
+    return transition(session, m_meta.get(doctype), id_or_name, user, 1, 2);
+}
+
+const std::string& DocumentService::method_permission(const std::string& doctype,
+                                                      const std::string& method) const {
+    const DocType& dt = m_meta.get(doctype);
+    const MethodEntry* entry = m_controllers ? m_controllers->method(dt.name, method) : nullptr;
+    if (!entry) {
+        throw Error(ErrorKind::not_found,
+                    fmt::format("DocType '{}' has no callable method '{}'", dt.name, method));
+    }
+    return entry->permission;
+}
+
+Json DocumentService::call(Session& session, const std::string& doctype,
+                           const std::string& id_or_name, const std::string& method,
+                           const Json& kwargs, const std::string& user) const {
+    const DocType& dt = m_meta.get(doctype);
+    method_permission(doctype, method);
+    const MethodEntry& entry = *m_controllers->method(dt.name, method);
+    if (!kwargs.is_object()) {
+        throw Error(ErrorKind::validation,
+                    fmt::format("{}.{}: kwargs must be a JSON object", dt.name, method));
+    }
+    HookContext ctx{user, session, *this, dt};
+    Json doc;
+    if (!id_or_name.empty()) doc = get(session, dt.name, id_or_name);
+    Json result;
+    std::string hook = "method " + method;
+    run_hook(dt, hook.c_str(),
+             [&] { result = entry.method(id_or_name.empty() ? nullptr : &doc, kwargs, ctx); });
+    return result;
 }
 
 ListResult DocumentService::list(Session& session, const std::string& doctype, ListQuery query,

@@ -3,6 +3,7 @@
 // `m completions` need nothing and never open a database.
 #pragma once
 
+#include "m/core/controller.hpp"
 #include "m/core/database.hpp"
 #include "m/core/doctype.hpp"
 #include "m/core/service.hpp"
@@ -41,6 +42,7 @@ struct Runtime {
     core::Settings settings;
     std::vector<std::string> apps;
     core::MetaRegistry meta;
+    core::ControllerRegistry controllers; ///< from app modules (m build); empty without them
     core::Container container;
     core::Database* database = nullptr;
 

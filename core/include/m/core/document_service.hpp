@@ -7,6 +7,7 @@
 // The caller owns the transaction (UnitOfWork); lifecycle hooks (a later issue) run inside it.
 #pragma once
 
+#include "m/core/controller.hpp"
 #include "m/core/database.hpp"
 #include "m/core/doctype.hpp"
 #include "m/core/query.hpp"
@@ -34,8 +35,10 @@ struct ListResult {
 
 class DocumentService {
 public:
-    DocumentService(const MetaRegistry& meta, const SqlDialect& dialect)
-        : m_meta(meta), m_repo(dialect) {}
+    /// `controllers` may be null (no business logic: only the declarative rules apply).
+    DocumentService(const MetaRegistry& meta, const SqlDialect& dialect,
+                    const ControllerRegistry* controllers = nullptr)
+        : m_meta(meta), m_repo(dialect), m_controllers(controllers) {}
 
     /// Validates and saves a new document; returns it as saved (password fields omitted).
     /// Throws Error{validation} (all field errors in details), Error{conflict} (duplicate name or
@@ -55,6 +58,26 @@ public:
     void remove(Session& session, const std::string& doctype, const std::string& id_or_name,
                 const std::string& user) const;
 
+    /// Submits a draft of a submittable DocType (docstatus 0 → 1): the declarative checks and
+    /// `validate` run again, then `on_submit`. Throws Error{validation} for a DocType that is not
+    /// submittable or a document that is not a draft.
+    Json submit(Session& session, const std::string& doctype, const std::string& id_or_name,
+                const std::string& user) const;
+
+    /// Cancels a submitted document (docstatus 1 → 2) after `on_cancel`.
+    Json cancel(Session& session, const std::string& doctype, const std::string& id_or_name,
+                const std::string& user) const;
+
+    /// Runs a callable controller method; `id_or_name` may be empty for DocType-level methods.
+    /// Throws Error{not_found} for an unknown method. The returned value is the method's result.
+    /// Permission checks belong to the caller (the HTTP layer); the CLI acts as an administrator.
+    Json call(Session& session, const std::string& doctype, const std::string& id_or_name,
+              const std::string& method, const Json& kwargs, const std::string& user) const;
+
+    /// The permission action a callable method needs, or Error{not_found}.
+    const std::string& method_permission(const std::string& doctype,
+                                         const std::string& method) const;
+
     /// Lists documents. `query.limit` must be 1..max_limit.
     ListResult list(Session& session, const std::string& doctype, ListQuery query,
                     CountMode count = CountMode::exact) const;
@@ -72,9 +95,15 @@ private:
                           const Json& input) const;
     void save_children(Session& session, const DocType& dt, Json& doc, const std::string& user,
                        bool replace) const;
+    Controller& controller(const DocType& dt) const;
+    void recheck(const DocType& dt, Json& doc, std::vector<std::string>& errors,
+                 const std::string& prefix) const;
+    Json transition(Session& session, const DocType& dt, const std::string& id_or_name,
+                    const std::string& user, long long from, long long to) const;
 
     const MetaRegistry& m_meta;
     Repository m_repo;
+    const ControllerRegistry* m_controllers;
 };
 
 } // namespace m::core

@@ -15,6 +15,7 @@ cd build/demo
 [ -f .env ] || printf 'M_SECRET_KEY=%s\n' "$(head -c 32 /dev/urandom | base64 | tr -d '/+=')" > .env
 
 echo "== m info"; "$m" info
+echo "== m build (compiles apps/billing's Invoice controller)"; "$m" build
 echo "== m migrate"; "$m" migrate
 if [ "$("$m" --json doc list Customer --limit 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')" = "0" ]; then
   echo "== m doc insert (sample data)"
@@ -23,6 +24,13 @@ fi
 echo "== m doc list Customer"; "$m" doc list Customer --order-by customer_name
 echo "== m doc list Customer --filters (credit_limit > 1000)"
 "$m" doc list Customer --filters '[{"field":"credit_limit","operator":"gt","value":1000}]' --fields customer_name,credit_limit
+echo "== m doc insert Invoice (the controller computes amounts and the total)"
+inv=$("$m" doc insert Invoice < sample/invoice.json)
+"$m" doc get Invoice "$inv"
+echo "== m doc submit Invoice $inv"; "$m" doc submit Invoice "$inv"
+echo "== m doc update Invoice $inv --data '{\"total\":1}' (refused: submitted documents are frozen)"
+"$m" doc update Invoice "$inv" --data '{"total":1}' || true
+echo "== m doc call Invoice $inv outstanding"; "$m" doc call Invoice "$inv" outstanding
 echo
 echo "The demo project is in build/demo; try: cd build/demo && $m doc get Customer <name>"
 echo "(m serve arrives with the HTTP issue; this script will then start it here.)"

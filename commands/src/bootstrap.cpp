@@ -2,6 +2,7 @@
 // URL scheme and added to the container in dependency order; the container stops them in reverse.
 #include "m/adapters/postgres/module.hpp"
 #include "m/adapters/sqlite/sqlite_database.hpp"
+#include "m/commands/app_modules.hpp"
 #include "m/commands/command.hpp"
 #include "m/core/doctype_loader.hpp"
 #include "m/core/error.hpp"
@@ -112,6 +113,9 @@ std::unique_ptr<Runtime> bootstrap(const GlobalOptions& options, Needs needs) {
                                           : core::discover_apps(rt->settings.project_root);
     rt->meta = core::load_metadata(rt->settings.project_root, rt->apps);
     if (needs == Needs::settings) return rt;
+    if (needs == Needs::full) {
+        load_app_modules(rt->settings.project_root, rt->apps, rt->meta, rt->controllers);
+    }
     rt->database = rt->container.add(make_database(rt->settings));
     rt->container.start();
     return rt;

@@ -134,6 +134,7 @@ struct DoctypeOptions {
     std::vector<std::string> fields;
     bool submittable = false;
     bool child_table = false;
+    bool no_controller = false;
     std::string naming;
 };
 
@@ -216,6 +217,43 @@ void new_doctype(const DoctypeOptions& o, const GlobalOptions& options) {
     registry.check_references();
 
     write_file(file, dt.dump(2) + "\n");
+    if (!o.child_table && !o.no_controller) {
+        // A controller skeleton that builds as is (`m build`); its hooks are no-ops until edited.
+        std::string id = core::snake_case(o.name);
+        std::string cls;
+        for (char c : o.name) {
+            if (c != ' ') cls += c;
+        }
+        write_file(
+            file.parent_path() / "controller.cpp",
+            fmt::format(
+                R"(// Business logic of the DocType {0}. `m build` compiles it; `m` calls the hooks in this
+// order on a save: validate, before_insert (new only), before_save, (write), after_insert (new
+// only), after_save. Throw m::Error(m::ErrorKind::validation, "...") to refuse; then nothing
+// is written. Delete the hooks you do not need.
+#include <m/app.hpp>
+
+namespace {{
+
+class {1} : public m::Controller {{
+public:
+    void validate(m::Json& doc, m::HookContext& ctx) override {{
+        (void)doc;
+        (void)ctx;
+    }}
+
+    void before_save(m::Json& doc, m::HookContext& ctx) override {{
+        (void)doc;
+        (void)ctx;
+    }}
+}};
+
+}} // namespace
+
+M_CONTROLLER({2}, "{0}", {1})
+)",
+                o.name, cls, id));
+    }
     if (options.json) {
         print_json(Json{{"doctype", o.name}, {"path", file.string()}});
     } else {
@@ -245,6 +283,8 @@ void add_new(CLI::App& cmd, const GlobalOptions& options, Needs) {
                         "name:type[:options], repeatable; select options as a|b|c");
     doctype->add_flag("--submittable", o->submittable, "Documents are submitted and cancelled");
     doctype->add_flag("--child-table", o->child_table, "Rows of another DocType's table field");
+    doctype->add_flag("--no-controller", o->no_controller,
+                      "Write no controller.cpp skeleton (a JSON-only app needs no compiler)");
     doctype->add_option("--naming", o->naming,
                         "uuid | autoincrement | prompt | field:<f> | series:PREFIX-.#####");
     doctype->callback([&options, o] { new_doctype(*o, options); });

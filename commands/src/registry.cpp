@@ -13,6 +13,8 @@ const std::vector<Command>& command_table() {
         {"migrate", "Bring the database schema in line with the DocType metadata", Needs::database,
          &add_migrate},
         {"doc", "List, read, insert, update and delete documents", Needs::full, &add_doc},
+        {"build", "Compile the apps' C++ (controllers) into modules that m loads", Needs::settings,
+         &add_build},
         {"config", "Show the effective settings and where each comes from", Needs::settings,
          &add_config},
         {"info", "Show the project, its apps, DocTypes and database", Needs::settings, &add_info},

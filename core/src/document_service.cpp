@@ -500,6 +500,13 @@ Json DocumentService::update(Session& session, const std::string& doctype,
             continue;
         }
         if (f->standard) continue; // read-only keys are ignored
+        if (current.at("docstatus").get<long long>() == 1 && !f->allow_on_submit &&
+            value != current.value(key, Json(nullptr))) {
+            errors.push_back(
+                fmt::format("field '{}' cannot change: the document is submitted", key));
+            continue;
+        }
+        if (f->read_only) continue; // set by the controller, not by clients (SPEC section 6)
         changes[key] = value;
     }
     if (!errors.empty()) {

@@ -54,8 +54,8 @@ TEST_CASE("an unknown field type is refused naming file, field and type", "[comm
                   R"({"name":"Invoice","fields":[{"name":"amount","type":"money"}]})");
     expect_refused_metadata(p, "invoice", {"amount", "money"});
 
-    auto scaffold =
-        p.m({"new", "doctype", "Invoice", "--app", "billing", "--field", "amount:money"});
+    auto scaffold = p.m({"new", "doctype", "Invoice", "--app", "billing", "--no-controller",
+                         "--field", "amount:money"});
     REQUIRE_EXIT(scaffold, 1);
     CHECK(is_one_line(scaffold.err));
     CHECK(contains(scaffold.err, "money"));
@@ -70,17 +70,17 @@ TEST_CASE("a link to a missing DocType is refused", "[commands][bad-input]") {
         R"({"name":"Invoice","fields":[{"name":"supplier","type":"link","options":"Supplier"}]})");
     expect_refused_metadata(p, "invoice", {"supplier", "Supplier"});
 
-    auto scaffold =
-        p.m({"new", "doctype", "Invoice", "--app", "billing", "--field", "supplier:link:Supplier"});
+    auto scaffold = p.m({"new", "doctype", "Invoice", "--app", "billing", "--no-controller",
+                         "--field", "supplier:link:Supplier"});
     REQUIRE_EXIT(scaffold, 1);
     CHECK(is_one_line(scaffold.err));
     CHECK(contains(scaffold.err, "Supplier"));
     CHECK_FALSE(std::filesystem::exists(p.doctype_file("billing", "invoice").parent_path()));
 
     // A link to an existing DocType is fine.
-    REQUIRE_EXIT(
-        p.m({"new", "doctype", "Invoice", "--app", "billing", "--field", "customer:link:Customer"}),
-        0);
+    REQUIRE_EXIT(p.m({"new", "doctype", "Invoice", "--app", "billing", "--no-controller", "--field",
+                      "customer:link:Customer"}),
+                 0);
     REQUIRE_EXIT(p.m({"migrate"}), 0);
 }
 
@@ -90,7 +90,8 @@ TEST_CASE("a field named like a SQL keyword is refused", "[commands][bad-input]"
     write_doctype(p, "invoice", R"({"name":"Invoice","fields":[{"name":"select","type":"data"}]})");
     expect_refused_metadata(p, "invoice", {"'select'"});
 
-    auto scaffold = p.m({"new", "doctype", "Invoice", "--app", "billing", "--field", "order:data"});
+    auto scaffold = p.m({"new", "doctype", "Invoice", "--app", "billing", "--no-controller",
+                         "--field", "order:data"});
     REQUIRE_EXIT(scaffold, 1);
     CHECK(is_one_line(scaffold.err));
     CHECK(contains(scaffold.err, "order"));
@@ -106,8 +107,8 @@ TEST_CASE("a field name with a quote is refused", "[commands][bad-input]") {
     write_doctype(p, "invoice", R"({"name":"Invoice","fields":[{"name":"a\"b","type":"data"}]})");
     expect_refused_metadata(p, "invoice", {"a\"b"});
 
-    auto scaffold = p.m({"new", "doctype", "Invoice", "--app", "billing", "--field",
-                         "x\";drop table customer;--:data"});
+    auto scaffold = p.m({"new", "doctype", "Invoice", "--app", "billing", "--no-controller",
+                         "--field", "x\";drop table customer;--:data"});
     REQUIRE_EXIT(scaffold, 1);
     CHECK(is_one_line(scaffold.err));
     CHECK_FALSE(std::filesystem::exists(p.doctype_file("billing", "invoice").parent_path()));
@@ -182,10 +183,10 @@ TEST_CASE("a value of the wrong type is refused naming the field", "[commands][b
         INFO("database: " << kind);
         Project p(kind);
         REQUIRE_EXIT(p.m({"new", "app", "billing"}), 0);
-        REQUIRE_EXIT(
-            p.m({"new", "doctype", "Item", "--app", "billing", "--field", "title:data", "--field",
-                 "quantity:int", "--field", "price:decimal", "--field", "due:date"}),
-            0);
+        REQUIRE_EXIT(p.m({"new", "doctype", "Item", "--app", "billing", "--no-controller",
+                          "--field", "title:data", "--field", "quantity:int", "--field",
+                          "price:decimal", "--field", "due:date"}),
+                     0);
         REQUIRE_EXIT(p.m({"migrate"}), 0);
 
         auto r = p.m({"doc", "insert", "Item", "--data", R"({"title":"t","quantity":"abc"})"});
@@ -224,8 +225,8 @@ TEST_CASE("a duplicate unique value is refused and only one row exists", "[comma
         INFO("database: " << kind);
         Project p(kind);
         REQUIRE_EXIT(p.m({"new", "app", "billing"}), 0);
-        REQUIRE_EXIT(p.m({"new", "doctype", "Account", "--app", "billing", "--field", "code:data",
-                          "--field", "title:data"}),
+        REQUIRE_EXIT(p.m({"new", "doctype", "Account", "--app", "billing", "--no-controller",
+                          "--field", "code:data", "--field", "title:data"}),
                      0);
         edit_json(p.doctype_file("billing", "account"),
                   [](json& dt) { dt["fields"][0]["unique"] = true; });
@@ -350,10 +351,10 @@ TEST_CASE("a project folder that is not writable fails cleanly", "[commands][bad
     REQUIRE_EXIT(run_m({"new", "project", "locked"}, tmp.path()), 0);
     fs::path root = tmp.path() / "locked";
     REQUIRE_EXIT(run_m({"new", "app", "billing"}, root), 0);
-    REQUIRE_EXIT(
-        run_m({"new", "doctype", "Customer", "--app", "billing", "--field", "customer_name:data"},
-              root),
-        0);
+    REQUIRE_EXIT(run_m({"new", "doctype", "Customer", "--app", "billing", "--no-controller",
+                        "--field", "customer_name:data"},
+                       root),
+                 0);
     open_for_reading(tmp.path());
     fs::permissions(root, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
                               fs::perms::others_read | fs::perms::others_exec);
@@ -390,8 +391,9 @@ TEST_CASE("a failed migration leaves the schema as it was", "[commands][bad-inpu
                      0);
 
         // A new DocType and a broken app migration pending in the same run.
-        REQUIRE_EXIT(
-            p.m({"new", "doctype", "Invoice", "--app", "billing", "--field", "total:decimal"}), 0);
+        REQUIRE_EXIT(p.m({"new", "doctype", "Invoice", "--app", "billing", "--no-controller",
+                          "--field", "total:decimal"}),
+                     0);
         write_file(p.root() / "apps" / "billing" / "migrations" / "0001_bad.sql",
                    "CREATE TABLE bad_side_effect (x integer);\nTHIS IS NOT SQL;\n");
         auto r = p.m({"migrate"});
@@ -479,7 +481,7 @@ TEST_CASE("unknown DocTypes and unmigrated tables are named", "[commands][bad-in
     CHECK(is_one_line(unknown.err));
     CHECK(contains(unknown.err, "Supplier"));
 
-    auto app = p.m({"new", "doctype", "Order", "--app", "shop"});
+    auto app = p.m({"new", "doctype", "Order", "--app", "shop", "--no-controller"});
     REQUIRE_EXIT(app, 1);
     CHECK(contains(app.err, "shop"));
 }
@@ -519,10 +521,12 @@ TEST_CASE("DocTypes and fields are quoted: a DocType named like a SQL keyword wo
         INFO("database: " << kind);
         Project p(kind);
         REQUIRE_EXIT(p.m({"new", "app", "shop"}), 0);
-        REQUIRE_EXIT(p.m({"new", "doctype", "Order", "--app", "shop", "--field", "qty:int",
-                          "--field", "group_name:data"}),
+        REQUIRE_EXIT(p.m({"new", "doctype", "Order", "--app", "shop", "--no-controller", "--field",
+                          "qty:int", "--field", "group_name:data"}),
                      0);
-        REQUIRE_EXIT(p.m({"new", "doctype", "Select", "--app", "shop", "--field", "x:int"}), 0);
+        REQUIRE_EXIT(p.m({"new", "doctype", "Select", "--app", "shop", "--no-controller", "--field",
+                          "x:int"}),
+                     0);
         REQUIRE_EXIT(p.m({"migrate"}), 0);
         REQUIRE_EXIT(p.m({"doc", "insert", "Order", "--data", R"({"qty":2,"group_name":"g"})"}), 0);
         REQUIRE_EXIT(p.m({"doc", "insert", "Select", "--data", R"({"x":1})"}), 0);
@@ -545,7 +549,9 @@ TEST_CASE("a forced type change never leaves values of the wrong type behind",
         INFO("database: " << kind);
         Project p(kind);
         REQUIRE_EXIT(p.m({"new", "app", "shop"}), 0);
-        REQUIRE_EXIT(p.m({"new", "doctype", "Item", "--app", "shop", "--field", "code:data"}), 0);
+        REQUIRE_EXIT(p.m({"new", "doctype", "Item", "--app", "shop", "--no-controller", "--field",
+                          "code:data"}),
+                     0);
         REQUIRE_EXIT(p.m({"migrate"}), 0);
         REQUIRE_EXIT(p.m({"doc", "insert", "Item", "--data", R"({"code":"abc"})"}), 0);
 

@@ -90,7 +90,7 @@ public:
         REQUIRE_EXIT(m({"new", "app", "billing"}), 0);
         REQUIRE_EXIT(
             m({"new", "doctype", "Customer", "--app", "billing", "--field", "customer_name:data",
-               "--field", "email:data", "--field", "credit_limit:decimal"}),
+               "--field", "email:data", "--field", "credit_limit:decimal", "--no-controller"}),
             0);
     }
 

@@ -261,8 +261,8 @@ TEST_CASE("a bad setting value is refused naming key and reason", "[commands][to
 TEST_CASE("m info --json lists the apps and DocTypes", "[commands][tooling]") {
     Project p("sqlite");
     p.add_customer();
-    REQUIRE_EXIT(p.m({"new", "doctype", "Sales Invoice", "--app", "billing", "--field",
-                      "customer:link:Customer", "--field", "total:decimal"}),
+    REQUIRE_EXIT(p.m({"new", "doctype", "Sales Invoice", "--app", "billing", "--no-controller",
+                      "--field", "customer:link:Customer", "--field", "total:decimal"}),
                  0);
     auto r = p.m({"--json", "info"});
     REQUIRE_EXIT(r, 0);
@@ -350,9 +350,12 @@ TEST_CASE("m new project refuses to overwrite an existing project", "[commands][
     auto app = run_m({"new", "app", "billing"}, root);
     REQUIRE_EXIT(app, 1);
     CHECK(contains(app.err, "already exists"));
-    REQUIRE_EXIT(run_m({"new", "doctype", "Customer", "--app", "billing"}, root), 0);
+    REQUIRE_EXIT(run_m({"new", "doctype", "Customer", "--app", "billing", "--no-controller"}, root),
+                 0);
     auto after_doctype = snapshot(root);
-    auto dt = run_m({"new", "doctype", "Customer", "--app", "billing", "--field", "x:int"}, root);
+    auto dt = run_m(
+        {"new", "doctype", "Customer", "--app", "billing", "--no-controller", "--field", "x:int"},
+        root);
     REQUIRE_EXIT(dt, 1);
     CHECK(contains(dt.err, "already exists"));
     CHECK(snapshot(root) == after_doctype);

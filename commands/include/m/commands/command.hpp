@@ -87,6 +87,7 @@ std::string completion_script(const CLI::App& app, const std::string& shell);
 void add_new(CLI::App&, const GlobalOptions&, Needs);
 void add_migrate(CLI::App&, const GlobalOptions&, Needs);
 void add_doc(CLI::App&, const GlobalOptions&, Needs);
+void add_build(CLI::App&, const GlobalOptions&, Needs);
 void add_config(CLI::App&, const GlobalOptions&, Needs);
 void add_info(CLI::App&, const GlobalOptions&, Needs);
 void add_doctor(CLI::App&, const GlobalOptions&, Needs);

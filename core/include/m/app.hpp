@@ -1,0 +1,61 @@
+// The SDK of app modules: what an app's C++ (controllers, later jobs) includes.
+//
+// `m build` compiles apps/<app>/**/*.cpp against these headers into one shared library per app
+// and generates its single exported registration function, which calls the `register_<name>`
+// function of every controller file. Bootstrap loads the libraries in INSTALLED_APPS order,
+// checks they were built for this version of m, and lets each register its controllers.
+//
+//     // apps/billing/doctypes/invoice/controller.cpp
+//     #include <m/app.hpp>
+//     namespace {
+//     class Invoice : public m::Controller {
+//         void before_save(m::Json& doc, m::HookContext&) override { ... }
+//     };
+//     }
+//     M_CONTROLLER(invoice, "Invoice", Invoice)
+#pragma once
+
+#include "m/core/controller.hpp"
+#include "m/core/document_service.hpp"
+#include "m/core/error.hpp"
+#include "m/core/values.hpp"
+
+#include <memory>
+#include <string>
+
+namespace m {
+
+using core::Controller;
+using core::Error;
+using core::ErrorKind;
+using core::HookContext;
+using core::Json;
+
+/// What an app's registration receives. Valid only during registration.
+struct AppRegistrar {
+    std::string app;
+    core::ControllerRegistry& controllers;
+
+    /// Registers the controller of a DocType of this project.
+    template <class T> void controller(const std::string& doctype) {
+        controllers.add(doctype, std::make_unique<T>());
+    }
+
+    /// Registers a callable method (`m doc call`, later POST /api/v1/rpc/...).
+    void method(const std::string& doctype, const std::string& name, const std::string& permission,
+                core::ControllerMethod fn) {
+        controllers.add_method(doctype, name, permission, std::move(fn));
+    }
+};
+
+/// Version string an app module must have been built with (checked at load).
+inline constexpr const char* k_app_abi = "m-" M_VERSION "-gcc" __VERSION__;
+
+} // namespace m
+
+/// Defines `void m_register_<id>(m::AppRegistrar&)` registering `Class` for DocType `doctype`;
+/// `m build` calls it from the app's registration function. `id` is the DocType folder name.
+#define M_CONTROLLER(id, doctype, Class)                                                           \
+    void m_register_##id(m::AppRegistrar& registrar) {                                             \
+        registrar.controller<Class>(doctype);                                                      \
+    }

@@ -1,0 +1,145 @@
+// `m build` and app modules: C++ controllers compiled and loaded by the real `m`.
+#include "project_fixture.hpp"
+
+using namespace m::test;
+
+namespace {
+
+const char* k_invoice_controller = R"(#include <m/app.hpp>
+
+namespace {
+class Invoice : public m::Controller {
+public:
+    void validate(m::Json& doc, m::HookContext&) override {
+        if (doc["items"].empty()) throw m::Error(m::ErrorKind::validation, "no items");
+    }
+    void before_save(m::Json& doc, m::HookContext&) override {
+        double total = 0;
+        for (auto& row : doc["items"]) total += row["qty"].get<double>() * row["rate"].get<double>();
+        doc["total"] = total;
+    }
+};
+} // namespace
+
+void m_register_invoice(m::AppRegistrar& app) {
+    app.controller<Invoice>("Invoice");
+    app.method("Invoice", "twice", "read", [](m::Json* doc, const m::Json&, m::HookContext&) -> m::Json {
+        return (*doc)["total"].get<double>() * 2;
+    });
+}
+)";
+
+/// A project with Customer (JSON only) and a submittable, series-named Invoice with a C++
+/// controller and a child table.
+void add_billing(const Project& p) {
+    REQUIRE_EXIT(p.m({"new", "app", "billing"}), 0);
+    REQUIRE_EXIT(p.m({"new", "doctype", "Customer", "--app", "billing", "--no-controller",
+                      "--naming", "field:customer_name", "--field", "customer_name:data"}),
+                 0);
+    REQUIRE_EXIT(p.m({"new", "doctype", "Invoice Item", "--app", "billing", "--child-table",
+                      "--field", "item:data", "--field", "qty:int", "--field", "rate:decimal"}),
+                 0);
+    REQUIRE_EXIT(p.m({"new", "doctype", "Invoice", "--app", "billing", "--submittable", "--naming",
+                      "series:INV-.YYYY.-.#####", "--field", "customer:link:Customer", "--field",
+                      "items:table:Invoice Item", "--field", "total:decimal"}),
+                 0);
+    REQUIRE(fs::exists(p.root() / "apps/billing/doctypes/invoice/controller.cpp"));
+    REQUIRE_FALSE(fs::exists(p.root() / "apps/billing/doctypes/customer/controller.cpp"));
+    REQUIRE_EXIT(p.m({"migrate"}), 0);
+}
+
+const char* k_invoice =
+    R"({"customer":"Acme","items":[{"item":"A","qty":2,"rate":10},{"item":"B","qty":1,"rate":5.5}]})";
+
+} // namespace
+
+TEST_CASE("m build: the scaffold builds as is, an edited controller runs its hooks",
+          "[commands][build]") {
+    for (const auto& kind : database_kinds()) {
+        INFO("database: " << kind);
+        Project p(kind);
+        add_billing(p);
+        auto built = p.m({"build"});
+        REQUIRE_EXIT(built, 0);
+        CHECK(contains(built.out, "Built 1 app module(s)"));
+        CHECK(fs::exists(p.root() / ".m/modules/billing.so"));
+
+        write_file(p.root() / "apps/billing/doctypes/invoice/controller.cpp", k_invoice_controller);
+        REQUIRE_EXIT(p.m({"build"}), 0);
+        REQUIRE_EXIT(p.m({"doc", "insert", "Customer", "--data", R"({"customer_name":"Acme"})"}),
+                     0);
+        auto inserted = p.m({"doc", "insert", "Invoice", "--json"}, k_invoice);
+        REQUIRE_EXIT(inserted, 0);
+        json inv = parse_json(inserted.out);
+        std::string name = inv.at("name").get<std::string>();
+        CHECK(name.rfind("INV-", 0) == 0);
+        CHECK(inv.at("total") == 25.5);
+
+        auto empty =
+            p.m({"doc", "insert", "Invoice", "--data", R"({"customer":"Acme","items":[]})"});
+        CHECK_EXIT(empty, 1);
+        CHECK(is_one_line(empty.err));
+        CHECK(contains(empty.err, "DocType 'Invoice': validate: no items"));
+
+        auto call = p.m({"doc", "call", "Invoice", name, "twice"});
+        REQUIRE_EXIT(call, 0);
+        CHECK(parse_json(call.out).at("result") == 51.0);
+
+        REQUIRE_EXIT(p.m({"doc", "submit", "Invoice", name}), 0);
+        auto frozen = p.m({"doc", "update", "Invoice", name, "--data", R"({"customer":"Other"})"});
+        CHECK_EXIT(frozen, 1);
+        CHECK(contains(frozen.err, "cannot change: the document is submitted"));
+        REQUIRE_EXIT(p.m({"doc", "cancel", "Invoice", name}), 0);
+        auto got = p.m({"doc", "get", "Invoice", name, "--json"});
+        REQUIRE_EXIT(got, 0);
+        CHECK(parse_json(got.out).at("docstatus") == 2);
+        CHECK(p.total("Invoice") == 1);
+    }
+}
+
+TEST_CASE("app modules that cannot be used stop bootstrap with a precise error",
+          "[commands][build][bad-input]") {
+    Project p("sqlite");
+    add_billing(p);
+    write_file(p.root() / "apps/billing/doctypes/invoice/controller.cpp", k_invoice_controller);
+    REQUIRE_EXIT(p.m({"build"}), 0);
+    const fs::path module = p.root() / ".m/modules/billing.so";
+
+    SECTION("a compile error keeps the previous module and names the app") {
+        write_file(p.root() / "apps/billing/doctypes/invoice/controller.cpp", "this is not C++\n");
+        auto r = p.m({"build"});
+        CHECK_EXIT(r, 1);
+        CHECK(contains(r.err, "app 'billing': compilation failed"));
+        CHECK(contains(r.err, "controller.cpp")); // the compiler's own diagnostics
+        CHECK(fs::exists(module));
+    }
+    SECTION("a corrupt module") {
+        write_file(module, "garbage");
+        fs::last_write_time(module, fs::file_time_type::clock::now() + std::chrono::hours(1));
+        auto r = p.m({"doc", "list", "Invoice"});
+        CHECK_EXIT(r, 1);
+        CHECK(is_one_line(r.err));
+        CHECK(contains(r.err, "app 'billing': cannot load"));
+    }
+    SECTION("a module built for another m") {
+        auto reg = p.root() / ".m/build/billing/register.cpp";
+        std::string cmd =
+            "c++ -std=c++20 -shared -fPIC -DJSON_USE_IMPLICIT_CONVERSIONS=0 "
+            "-DM_VERSION='\"0.0.1-old\"' -I" +
+            shell_quote(std::string(M_SOURCE_DIR) + "/core/include") + " -o " +
+            shell_quote(module.string()) + " " + shell_quote(reg.string()) + " " +
+            shell_quote((p.root() / "apps/billing/doctypes/invoice/controller.cpp").string());
+        REQUIRE(std::system(cmd.c_str()) == 0);
+        auto r = p.m({"doc", "list", "Invoice"});
+        CHECK_EXIT(r, 1);
+        CHECK(contains(r.err, "module built for m-0.0.1-old"));
+    }
+    SECTION("a controller for an unknown DocType") {
+        write_file(p.root() / "apps/billing/doctypes/invoice/controller.cpp",
+                   "#include <m/app.hpp>\nvoid m_register_invoice(m::AppRegistrar& app) {\n"
+                   "    app.controller<m::Controller>(\"Invoce\");\n}\n");
+        auto r = p.m({"build"});
+        CHECK_EXIT(r, 1);
+        CHECK(contains(r.err, "app 'billing' registers a controller for unknown DocType 'Invoce'"));
+    }
+}

@@ -263,6 +263,42 @@ void doc_transition(const GlobalOptions& g, Needs needs, const DocOptions& o, bo
                    doc.at("name").get<std::string>());
 }
 
+void doc_versions(const GlobalOptions& g, Needs needs, const DocOptions& o) {
+    auto rt = bootstrap(g, needs);
+    auto s = rt->db().session();
+    const core::DocType& dt = require_table(*rt, *s, o.doctype);
+    if (!dt.track_changes) {
+        throw Error(ErrorKind::validation,
+                    fmt::format("DocType '{}' does not track changes (set \"track_changes\": true)",
+                                dt.name));
+    }
+    core::DocumentService svc(rt->meta, rt->db().dialect(), &rt->controllers);
+    auto versions = svc.versions(*s, dt.name, o.name);
+    if (g.json) {
+        print_json(Json(versions));
+        return;
+    }
+    if (versions.empty()) fmt::print("No changes recorded.\n");
+    for (const auto& v : versions) {
+        fmt::print("{}  {}\n", cell(v["creation"]), cell(v["owner"]));
+        for (const auto& c : v["data"]["changed"]) {
+            fmt::print("    {}: {} -> {}\n", cell(c[0]), c[1].dump(), c[2].dump());
+        }
+        for (const auto& r : v["data"]["added"]) {
+            fmt::print("    {}: row added {}\n", cell(r[0]), r[1].dump());
+        }
+        for (const auto& r : v["data"]["removed"]) {
+            fmt::print("    {}: row {} removed\n", cell(r[0]), cell(r[1]["idx"]));
+        }
+        for (const auto& r : v["data"]["row_changed"]) {
+            for (const auto& c : r[2]) {
+                fmt::print("    {} row {}: {}: {} -> {}\n", cell(r[0]), cell(r[1]), cell(c[0]),
+                           c[1].dump(), c[2].dump());
+            }
+        }
+    }
+}
+
 void doc_call(const GlobalOptions& g, Needs needs, const DocOptions& o, const std::string& method) {
     Json kwargs = Json::object();
     if (!o.data.empty()) {
@@ -337,6 +373,11 @@ void add_doc(CLI::App& cmd, const GlobalOptions& options, Needs needs) {
     with_doctype(cancel);
     with_name(cancel);
     cancel->callback([&options, needs, o] { doc_transition(options, needs, *o, false); });
+
+    auto* versions = cmd.add_subcommand("versions", "Show the recorded changes (track_changes)");
+    with_doctype(versions);
+    with_name(versions);
+    versions->callback([&options, needs, o] { doc_versions(options, needs, *o); });
 
     auto* call = cmd.add_subcommand("call", "Run a callable controller method");
     with_doctype(call);

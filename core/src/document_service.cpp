@@ -238,6 +238,99 @@ Json DocumentService::build_fields(Session& session, const DocType& dt, const Js
     return doc;
 }
 
+namespace {
+
+/// [[field, old, new], ...] over the columns of `dt` (standard bookkeeping fields excluded).
+Json field_changes(const DocType& dt, const Json& before, const Json& after) {
+    Json changed = Json::array();
+    for (const auto& f : dt.columns()) {
+        if (f.type == FieldType::password ||
+            (f.standard && f.name != "docstatus" && f.name != "name")) {
+            continue;
+        }
+        Json a = before.value(f.name, Json(nullptr));
+        Json b = after.value(f.name, Json(nullptr));
+        if (a != b) changed.push_back(Json::array({f.name, a, b}));
+    }
+    return changed;
+}
+
+} // namespace
+
+void DocumentService::record_version(Session& session, const DocType& dt, const Json& before,
+                                     const Json& after, const std::string& user) const {
+    if (!dt.track_changes) return;
+    Json data = Json::object();
+    data["changed"] = field_changes(dt, before, after);
+    data["added"] = Json::array();
+    data["removed"] = Json::array();
+    data["row_changed"] = Json::array();
+    for (const auto& f : dt.fields) {
+        if (f.type != FieldType::table) continue;
+        const DocType& child = m_meta.get(f.options);
+        Json old_rows = before.value(f.name, Json::array());
+        Json new_rows = after.value(f.name, Json::array());
+        // Rows are matched by id: kept rows diff field by field, others are added or removed.
+        for (const auto& row : new_rows) {
+            auto match = std::find_if(old_rows.begin(), old_rows.end(), [&](const Json& o) {
+                return o.value("id", Json()) == row.value("id", Json());
+            });
+            if (match == old_rows.end()) {
+                data["added"].push_back(Json::array({f.name, row}));
+            } else {
+                Json diff = field_changes(child, *match, row);
+                for (auto it = diff.begin(); it != diff.end();) {
+                    it = (*it)[0] == "docstatus" ? diff.erase(it) : it + 1;
+                }
+                if (!diff.empty()) {
+                    data["row_changed"].push_back(
+                        Json::array({f.name, row.value("idx", Json()), diff}));
+                }
+            }
+        }
+        for (const auto& row : old_rows) {
+            bool kept = std::any_of(new_rows.begin(), new_rows.end(), [&](const Json& n) {
+                return n.value("id", Json()) == row.value("id", Json());
+            });
+            if (!kept) data["removed"].push_back(Json::array({f.name, row}));
+        }
+    }
+    if (data["changed"].empty() && data["added"].empty() && data["removed"].empty() &&
+        data["row_changed"].empty()) {
+        return;
+    }
+    const SqlDialect& d = m_repo.dialect();
+    session.execute(fmt::format("INSERT INTO m_versions (id, ref_doctype, docname, data, owner, "
+                                "creation) VALUES ({}, {}, {}, {}, {}, {})",
+                                d.placeholder(1), d.placeholder(2), d.placeholder(3),
+                                d.placeholder(4), d.placeholder(5), d.placeholder(6)),
+                    {new_uuid(), dt.name, after.at("name").get<std::string>(), data.dump(), user,
+                     now_timestamp()});
+}
+
+std::vector<Json> DocumentService::versions(Session& session, const std::string& doctype,
+                                            const std::string& id_or_name) const {
+    const DocType& dt = m_meta.get(doctype);
+    Json doc = load(session, dt, id_or_name);
+    const SqlDialect& d = m_repo.dialect();
+    auto rs = session.query(fmt::format("SELECT creation, owner, data FROM m_versions WHERE "
+                                        "ref_doctype = {} AND docname = {} ORDER BY creation, id",
+                                        d.placeholder(1), d.placeholder(2)),
+                            {dt.name, doc.at("name").get<std::string>()});
+    Field at;
+    at.name = "creation";
+    at.type = FieldType::datetime;
+    std::vector<Json> out;
+    for (const auto& row : rs.rows) {
+        Json v = Json::object();
+        v["creation"] = from_sql(at, row[0]);
+        v["owner"] = row[1] ? Json(*row[1]) : Json(nullptr);
+        v["data"] = Json::parse(row[2].value_or("{}"), nullptr, false);
+        out.push_back(std::move(v));
+    }
+    return out;
+}
+
 Controller& DocumentService::controller(const DocType& dt) const {
     static Controller no_op;
     return m_controllers ? m_controllers->get(dt.name) : no_op;
@@ -558,6 +651,7 @@ Json DocumentService::update(Session& session, const std::string& doctype,
     }
     if (children_changed) save_children(session, dt, doc, user, true);
     Json saved = in_field_order(m_meta, dt, doc);
+    record_version(session, dt, current, saved, user);
     run_hook(dt, "after_save", [&] { ctl.after_save(saved, ctx); });
     return saved;
 }
@@ -651,6 +745,7 @@ Json DocumentService::transition(Session& session, const DocType& dt, const std:
             r["docstatus"] = to;
         }
     }
+    record_version(session, dt, current, doc, user);
     return doc;
 }
 

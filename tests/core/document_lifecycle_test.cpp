@@ -23,7 +23,7 @@ const char* k_item = R"({"name": "Invoice Item", "is_child_table": true, "fields
     {"name": "item", "type": "data", "required": true}, {"name": "qty", "type": "int", "min": 1},
     {"name": "rate", "type": "decimal"}, {"name": "amount", "type": "decimal"}]})";
 const char* k_invoice = R"({"name": "Invoice", "naming_rule": "series:INV-.#####",
-    "is_submittable": true, "fields": [
+    "is_submittable": true, "track_changes": true, "fields": [
     {"name": "customer", "type": "link", "options": "Customer", "required": true},
     {"name": "items", "type": "table", "options": "Invoice Item"},
     {"name": "total", "type": "decimal"}, {"name": "note", "type": "data"},
@@ -309,6 +309,50 @@ TEST_CASE("declarative rules of the lifecycle", "[lifecycle][bad-input]") {
                 }),
                                   "DocType 'Invoice' has no callable method 'nope'");
             }
+        }
+    }
+}
+
+TEST_CASE("track_changes records a version per save with the field-level diff", "[lifecycle]") {
+    for (const auto& kind : m::test::database_kinds()) {
+        DYNAMIC_SECTION(kind) {
+            Fixture f(kind);
+            Json saved = f.write(
+                [](auto& svc, auto& s) { return svc.insert(s, "Invoice", invoice(), "u"); });
+            Json items = saved["items"];
+            items[0]["qty"] = 5;                                           // changed row
+            items.erase(1);                                                // removed row
+            items.push_back(Json{{"item", "C"}, {"qty", 1}, {"rate", 1}}); // added row
+            f.write([&](auto& svc, auto& s) {
+                return svc.update(s, "Invoice", "INV-00001",
+                                  Json{{"note", "rush"}, {"items", items}}, "editor");
+            });
+            f.write([](auto& svc, auto& s) { return svc.submit(s, "Invoice", "INV-00001", "u"); });
+            auto versions =
+                f.read([](auto& svc, auto& s) { return svc.versions(s, "Invoice", "INV-00001"); });
+            REQUIRE(versions.size() == 2);
+            const Json& v = versions[0]["data"];
+            CHECK(versions[0]["owner"] == "editor");
+            auto has_change = [&](const Json& changed, const std::string& field, const Json& from,
+                                  const Json& to) {
+                for (const auto& c : changed) {
+                    if (c[0] == field && c[1] == from && c[2] == to) return true;
+                }
+                return false;
+            };
+            CHECK(has_change(v["changed"], "note", nullptr, "rush"));
+            CHECK(has_change(v["changed"], "total", 25.5, 51.0));
+            REQUIRE(v["added"].size() == 1);
+            CHECK(v["added"][0][1]["item"] == "C");
+            REQUIRE(v["removed"].size() == 1);
+            CHECK(v["removed"][0][1]["item"] == "B");
+            REQUIRE(v["row_changed"].size() == 1);
+            CHECK(has_change(v["row_changed"][0][2], "qty", 2, 5));
+            CHECK(has_change(versions[1]["data"]["changed"], "docstatus", 0, 1));
+            // A save that changes nothing records nothing.
+            CHECK(f.read([](auto& svc, auto& s) {
+                       return svc.versions(s, "Invoice", "INV-00001");
+                   }).size() == 2);
         }
     }
 }

@@ -74,6 +74,12 @@ public:
     Json call(Session& session, const std::string& doctype, const std::string& id_or_name,
               const std::string& method, const Json& kwargs, const std::string& user) const;
 
+    /// Version records of a document of a track_changes DocType, oldest first:
+    /// `{"creation","owner","data":{"changed":[[field,old,new]],"added":[[table,row]],
+    /// "removed":[[table,row]],"row_changed":[[table,idx,[[field,old,new]]]]}}`.
+    std::vector<Json> versions(Session& session, const std::string& doctype,
+                               const std::string& id_or_name) const;
+
     /// The permission action a callable method needs, or Error{not_found}.
     const std::string& method_permission(const std::string& doctype,
                                          const std::string& method) const;
@@ -96,6 +102,8 @@ private:
     void save_children(Session& session, const DocType& dt, Json& doc, const std::string& user,
                        bool replace) const;
     Controller& controller(const DocType& dt) const;
+    void record_version(Session& session, const DocType& dt, const Json& before, const Json& after,
+                        const std::string& user) const;
     void recheck(const DocType& dt, Json& doc, std::vector<std::string>& errors,
                  const std::string& prefix) const;
     Json transition(Session& session, const DocType& dt, const std::string& id_or_name,

@@ -58,6 +58,8 @@ public:
                                  const std::string& parent_id,
                                  const std::string& parent_field = {}) const;
 
+    const SqlDialect& dialect() const noexcept { return m_dialect; }
+
     /// Next value of a named counter (naming series), atomically.
     long long next_counter(Session& session, const std::string& key) const;
 

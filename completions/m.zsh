@@ -14,12 +14,20 @@ _m() {
       "m migrate run") cmdpath="m migrate run" ;;
       "m migrate status") cmdpath="m migrate status" ;;
       "m migrate history") cmdpath="m migrate history" ;;
+      "m migrate create") cmdpath="m migrate create" ;;
+      "m migrate rollback") cmdpath="m migrate rollback" ;;
+      "m migrate verify") cmdpath="m migrate verify" ;;
       "m doc") cmdpath="m doc" ;;
       "m doc list") cmdpath="m doc list" ;;
       "m doc get") cmdpath="m doc get" ;;
       "m doc insert") cmdpath="m doc insert" ;;
       "m doc update") cmdpath="m doc update" ;;
       "m doc delete") cmdpath="m doc delete" ;;
+      "m doc submit") cmdpath="m doc submit" ;;
+      "m doc cancel") cmdpath="m doc cancel" ;;
+      "m doc versions") cmdpath="m doc versions" ;;
+      "m doc call") cmdpath="m doc call" ;;
+      "m build") cmdpath="m build" ;;
       "m config") cmdpath="m config" ;;
       "m config show") cmdpath="m config show" ;;
       "m info") cmdpath="m info" ;;
@@ -28,22 +36,30 @@ _m() {
     esac
   done
   case "$cmdpath" in
-    "m") opts=(new migrate doc config info doctor completions --help -h --version --project --config --verbose -v --quiet -q --json) ;;
+    "m") opts=(new migrate doc build config info doctor completions --help -h --version --project --config --verbose -v --quiet -q --json) ;;
     "m new") opts=(project app doctype --help -h) ;;
     "m new project") opts=(--help -h) ;;
     "m new app") opts=(--help -h) ;;
-    "m new doctype") opts=(--help -h --app --field --submittable --child-table --naming) ;;
-    "m migrate") opts=(sync run status history --help -h --plan --check --force) ;;
+    "m new doctype") opts=(--help -h --app --field --submittable --child-table --no-controller --naming) ;;
+    "m migrate") opts=(sync run status history create rollback verify --help -h --plan --check --force) ;;
     "m migrate sync") opts=(--help -h --plan --check --force) ;;
     "m migrate run") opts=(--help -h --plan --check --force) ;;
     "m migrate status") opts=(--help -h) ;;
     "m migrate history") opts=(--help -h --limit) ;;
-    "m doc") opts=(list get insert update delete --help -h) ;;
+    "m migrate create") opts=(--help -h --app --dialect) ;;
+    "m migrate rollback") opts=(--help -h --steps --app --plan) ;;
+    "m migrate verify") opts=(--help -h) ;;
+    "m doc") opts=(list get insert update delete submit cancel versions call --help -h) ;;
     "m doc list") opts=(--help -h --filters --fields --order-by --limit --offset --count) ;;
     "m doc get") opts=(--help -h) ;;
     "m doc insert") opts=(--help -h --data) ;;
     "m doc update") opts=(--help -h --data) ;;
     "m doc delete") opts=(--help -h) ;;
+    "m doc submit") opts=(--help -h) ;;
+    "m doc cancel") opts=(--help -h) ;;
+    "m doc versions") opts=(--help -h) ;;
+    "m doc call") opts=(--help -h --kwargs) ;;
+    "m build") opts=(--help -h) ;;
     "m config") opts=(show --help -h) ;;
     "m config show") opts=(--help -h) ;;
     "m info") opts=(--help -h) ;;

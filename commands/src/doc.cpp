@@ -145,7 +145,7 @@ void doc_list(const GlobalOptions& g, Needs needs, const DocOptions& o) {
     core::CountMode mode = o.count == "none"        ? core::CountMode::none
                            : o.count == "estimated" ? core::CountMode::estimated
                                                     : core::CountMode::exact;
-    core::DocumentService svc(rt->meta, rt->db().dialect(), &rt->controllers);
+    core::DocumentService svc(rt->meta, rt->db(), &rt->controllers);
     auto result = svc.list(*s, dt.name, q, mode);
     if (g.json) {
         print_json(result.to_json());
@@ -176,7 +176,7 @@ void doc_get(const GlobalOptions& g, Needs needs, const DocOptions& o) {
     auto rt = bootstrap(g, needs);
     auto s = rt->db().session();
     const core::DocType& dt = require_table(*rt, *s, o.doctype);
-    core::DocumentService svc(rt->meta, rt->db().dialect(), &rt->controllers);
+    core::DocumentService svc(rt->meta, rt->db(), &rt->controllers);
     Json doc = svc.get(*s, dt.name, o.name);
     if (g.json)
         print_json(doc);
@@ -189,7 +189,7 @@ void doc_insert(const GlobalOptions& g, Needs needs, const DocOptions& o) {
     auto rt = bootstrap(g, needs);
     auto s = rt->db().session();
     const core::DocType& dt = require_table(*rt, *s, o.doctype);
-    core::DocumentService svc(rt->meta, rt->db().dialect(), &rt->controllers);
+    core::DocumentService svc(rt->meta, rt->db(), &rt->controllers);
     std::vector<Json> saved;
     saved.reserve(docs.size());
     {
@@ -222,7 +222,7 @@ void doc_update(const GlobalOptions& g, Needs needs, const DocOptions& o) {
     auto rt = bootstrap(g, needs);
     auto s = rt->db().session();
     const core::DocType& dt = require_table(*rt, *s, o.doctype);
-    core::DocumentService svc(rt->meta, rt->db().dialect(), &rt->controllers);
+    core::DocumentService svc(rt->meta, rt->db(), &rt->controllers);
     core::UnitOfWork uow(*s);
     Json doc = svc.update(*s, dt.name, o.name, docs[0], k_cli_user);
     uow.commit();
@@ -236,7 +236,7 @@ void doc_delete(const GlobalOptions& g, Needs needs, const DocOptions& o) {
     auto rt = bootstrap(g, needs);
     auto s = rt->db().session();
     const core::DocType& dt = require_table(*rt, *s, o.doctype);
-    core::DocumentService svc(rt->meta, rt->db().dialect(), &rt->controllers);
+    core::DocumentService svc(rt->meta, rt->db(), &rt->controllers);
     core::UnitOfWork uow(*s);
     svc.remove(*s, dt.name, o.name, k_cli_user);
     uow.commit();
@@ -251,7 +251,7 @@ void doc_transition(const GlobalOptions& g, Needs needs, const DocOptions& o, bo
     auto rt = bootstrap(g, needs);
     auto s = rt->db().session();
     const core::DocType& dt = require_table(*rt, *s, o.doctype);
-    core::DocumentService svc(rt->meta, rt->db().dialect(), &rt->controllers);
+    core::DocumentService svc(rt->meta, rt->db(), &rt->controllers);
     core::UnitOfWork uow(*s);
     Json doc = submit ? svc.submit(*s, dt.name, o.name, k_cli_user)
                       : svc.cancel(*s, dt.name, o.name, k_cli_user);
@@ -272,7 +272,7 @@ void doc_versions(const GlobalOptions& g, Needs needs, const DocOptions& o) {
                     fmt::format("DocType '{}' does not track changes (set \"track_changes\": true)",
                                 dt.name));
     }
-    core::DocumentService svc(rt->meta, rt->db().dialect(), &rt->controllers);
+    core::DocumentService svc(rt->meta, rt->db(), &rt->controllers);
     auto versions = svc.versions(*s, dt.name, o.name);
     if (g.json) {
         print_json(Json(versions));
@@ -310,7 +310,7 @@ void doc_call(const GlobalOptions& g, Needs needs, const DocOptions& o, const st
     auto rt = bootstrap(g, needs);
     auto s = rt->db().session();
     const core::DocType& dt = require_table(*rt, *s, o.doctype);
-    core::DocumentService svc(rt->meta, rt->db().dialect(), &rt->controllers);
+    core::DocumentService svc(rt->meta, rt->db(), &rt->controllers);
     core::UnitOfWork uow(*s);
     Json result = svc.call(*s, dt.name, o.name, method, kwargs, k_cli_user);
     uow.commit();

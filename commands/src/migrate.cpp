@@ -1,10 +1,13 @@
-// `m migrate`: schema from DocType metadata (sync) plus pending versioned migrations (run).
+// `m migrate`: pending versioned migrations (run) plus schema from DocType metadata (sync); and
+// the versioned migrations' tooling: create, rollback, verify.
 #include "m/commands/command.hpp"
 #include "m/core/error.hpp"
 #include "m/migrations/migrator.hpp"
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <map>
 
 namespace m::commands {
@@ -21,12 +24,13 @@ struct MigrateOptions {
     bool force = false;
 };
 
-void print_plan(const Plan& plan, const std::string& db_name) {
+void print_plan(const Plan& plan, const std::string& db_name,
+                const char* header = "{} pending change(s) on {}:\n") {
     if (plan.empty()) {
         fmt::print("Nothing to migrate: the {} schema is up to date.\n", db_name);
         return;
     }
-    fmt::print("{} pending change(s) on {}:\n", plan.changes.size(), db_name);
+    fmt::print(fmt::runtime(header), plan.changes.size(), db_name);
     for (const auto& c : plan.changes) {
         fmt::print("  [{:<8}] {:<16} {}\n", migrations::to_string(c.risk), c.doctype,
                    c.description);
@@ -148,6 +152,78 @@ void history(const GlobalOptions& options, Needs needs, int limit) {
     }
 }
 
+void create(const GlobalOptions& options, const std::string& message, const std::string& app,
+            const std::string& dialect) {
+    // Settings only: a broken doctype.json or an unreachable database must not stop this.
+    core::Settings settings = load_settings_for(options);
+    auto path = migrations::create_migration(settings.project_root, app, message, dialect);
+    if (options.json) {
+        print_json(Json{{"path", path.string()}});
+        return;
+    }
+    fmt::print("Created {}\nNext: write the up and down sections, then m migrate\n", path.string());
+}
+
+void rollback(const GlobalOptions& options, Needs needs, int steps, const std::string& app,
+              bool plan_only) {
+    auto rt = bootstrap(options, needs);
+    Migrator migrator(rt->db(), rt->meta, rt->settings.project_root, rt->apps);
+    Plan plan = migrator.plan_rollback(steps, app);
+    const std::string db_name = rt->db().dialect().name();
+    if (plan_only) {
+        if (options.json) {
+            print_json(plan.to_json());
+        } else if (plan.empty()) {
+            fmt::print("Nothing to roll back on {}.\n", db_name);
+        } else {
+            print_plan(plan, db_name, "{} migration(s) to roll back on {}, newest first:\n");
+        }
+        return;
+    }
+    migrator.apply(plan, false);
+    if (options.json) {
+        Json j = plan.to_json();
+        j["rolled_back"] = plan.changes.size();
+        print_json(j);
+        return;
+    }
+    if (plan.empty()) {
+        fmt::print("Nothing to roll back on {}.\n", db_name);
+        return;
+    }
+    for (const auto& c : plan.changes) {
+        fmt::print("  [{:<8}] {:<16} {}\n", migrations::to_string(c.risk), c.doctype,
+                   c.description);
+    }
+    fmt::print("Rolled back {} migration(s) on {}.\n", plan.changes.size(), db_name);
+}
+
+void verify(const GlobalOptions& options, Needs needs) {
+    auto rt = bootstrap(options, needs);
+    Migrator migrator(rt->db(), rt->meta, rt->settings.project_root, rt->apps);
+    auto problems = migrator.verify();
+    if (options.json) {
+        Json j = Json::object();
+        j["ok"] = problems.empty();
+        j["problems"] = Json::array();
+        for (const auto& p : problems) j["problems"].push_back(p.to_json());
+        print_json(j);
+    } else if (problems.empty()) {
+        fmt::print("no drift: the {} database matches the metadata and the migration files.\n",
+                   rt->db().dialect().name());
+    } else {
+        for (const auto& p : problems) {
+            std::string kind = p.kind;
+            std::replace(kind.begin(), kind.end(), '_', ' ');
+            fmt::print("{}: {}: {}\n", kind, p.subject, p.detail);
+        }
+        std::fflush(stdout);
+        fmt::print(stderr, "drift: {} problem(s) between the code and the {} database\n",
+                   problems.size(), rt->db().dialect().name());
+    }
+    if (!problems.empty()) throw ExitCode{1};
+}
+
 } // namespace
 
 void add_migrate(CLI::App& cmd, const GlobalOptions& options, Needs needs) {
@@ -173,6 +249,33 @@ void add_migrate(CLI::App& cmd, const GlobalOptions& options, Needs needs) {
     auto limit = std::make_shared<int>(50);
     hist->add_option("--limit", *limit, "How many entries")->check(CLI::Range(1, 100000));
     hist->callback([&options, needs, limit] { history(options, needs, *limit); });
+
+    auto* cr = cmd.add_subcommand("create", "Write a new numbered SQL migration for an app");
+    struct CreateOptions {
+        std::string message, app, dialect;
+    };
+    auto co = std::make_shared<CreateOptions>();
+    cr->add_option("MESSAGE", co->message, "What the migration does (names the file)")->required();
+    cr->add_option("--app", co->app, "The app that owns the migration")->required();
+    cr->add_option("--dialect", co->dialect, "Only for this database")
+        ->check(CLI::IsMember({"sqlite", "postgres"}));
+    cr->callback([&options, co] { create(options, co->message, co->app, co->dialect); });
+
+    auto* rb = cmd.add_subcommand("rollback", "Undo the last applied app migrations");
+    struct RollbackOptions {
+        int steps = 1;
+        std::string app;
+        bool plan = false;
+    };
+    auto ro = std::make_shared<RollbackOptions>();
+    rb->add_option("--steps", ro->steps, "How many migrations, newest first (default 1)")
+        ->check(CLI::Range(1, 100000));
+    rb->add_option("--app", ro->app, "Only migrations of this app");
+    rb->add_flag("--plan", ro->plan, "Print the SQL that would run; change nothing");
+    rb->callback([&options, needs, ro] { rollback(options, needs, ro->steps, ro->app, ro->plan); });
+
+    auto* ve = cmd.add_subcommand("verify", "Report drift between the code and the database");
+    ve->callback([&options, needs] { verify(options, needs); });
 }
 
 } // namespace m::commands

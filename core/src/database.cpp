@@ -22,6 +22,18 @@ std::string quote_ident(std::string_view ident) {
     return out;
 }
 
+long long Database::next_counter(Session& current, const std::string& key) {
+    auto rs =
+        current.query("INSERT INTO m_series (name, current) VALUES (" + dialect().placeholder(1) +
+                          ", 1) ON CONFLICT (name) DO UPDATE SET current = m_series.current + "
+                          "1 RETURNING current",
+                      {key});
+    if (rs.empty() || !rs.rows[0][0]) {
+        throw Error(ErrorKind::internal, "naming counter returned nothing");
+    }
+    return std::stoll(*rs.rows[0][0]);
+}
+
 std::map<std::string, TableInfo>
 SqlDialect::describe_tables(Session& session, const std::vector<std::string>& tables) const {
     std::map<std::string, TableInfo> out;

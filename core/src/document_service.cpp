@@ -386,7 +386,7 @@ std::string DocumentService::make_name(Session& session, const DocType& dt, cons
         return input.at("name").get<std::string>();
     }
     if (rule == "autoincrement") {
-        return std::to_string(m_repo.next_counter(session, dt.name));
+        return std::to_string(m_db.next_counter(session, dt.name));
     }
     if (rule.rfind("field:", 0) == 0) {
         std::string field = rule.substr(6);
@@ -403,7 +403,7 @@ std::string DocumentService::make_name(Session& session, const DocType& dt, cons
     std::string expanded = expand_series(rule.substr(7), digits);
     auto hole = expanded.find('\x01');
     std::string key = expanded.substr(0, hole);
-    long long n = m_repo.next_counter(session, key);
+    long long n = m_db.next_counter(session, key);
     std::string counter = fmt::format("{:0{}}", n, digits);
     return expanded.substr(0, hole) + counter + expanded.substr(hole + 1);
 }

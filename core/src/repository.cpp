@@ -263,16 +263,4 @@ std::int64_t Repository::delete_children(Session& session, const DocType& child,
     return session.execute(sql, params);
 }
 
-long long Repository::next_counter(Session& session, const std::string& key) const {
-    // An atomic upsert on both databases; issue 3 revisits hot-row contention.
-    auto rs = session.query(
-        fmt::format("INSERT INTO m_series (name, current) VALUES ({}, 1) ON CONFLICT (name) DO "
-                    "UPDATE SET current = m_series.current + 1 RETURNING current",
-                    m_dialect.placeholder(1)),
-        {key});
-    if (rs.empty() || !rs.rows[0][0])
-        throw Error(ErrorKind::internal, "naming counter returned nothing");
-    return std::stoll(*rs.rows[0][0]);
-}
-
 } // namespace m::core

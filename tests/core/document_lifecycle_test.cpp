@@ -95,7 +95,7 @@ struct Fixture {
                                });
         m::migrations::Migrator migrator(*t.db, meta, dir.path(), {});
         migrator.apply(migrator.plan(), false);
-        m::core::DocumentService svc(meta, t.db->dialect(), &controllers);
+        m::core::DocumentService svc(meta, *t.db, &controllers);
         auto s = t.db->session();
         m::core::UnitOfWork uow(*s);
         svc.insert(*s, "Customer", Json{{"customer_name", "Acme"}}, "u");
@@ -103,7 +103,7 @@ struct Fixture {
     }
 
     m::core::DocumentService service() const {
-        return m::core::DocumentService(meta, t.db->dialect(), &controllers);
+        return m::core::DocumentService(meta, *t.db, &controllers);
     }
 
     template <class Fn> auto write(Fn&& fn) {

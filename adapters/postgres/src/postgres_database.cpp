@@ -346,7 +346,8 @@ PostgresDatabase::PostgresDatabase(std::string url, std::size_t pool_size) {
     auto factory = [connect_url = with_connect_timeout(url), display] {
         return open_connection(connect_url, display);
     };
-    m_pool = std::make_shared<detail::ConnectionPool>(std::move(display), pool_size, factory);
+    m_pool = std::make_shared<detail::ConnectionPool>(display, pool_size, factory);
+    m_counter_pool = std::make_shared<detail::ConnectionPool>(std::move(display), 2, factory);
 }
 
 PostgresDatabase::~PostgresDatabase() = default;
@@ -362,6 +363,7 @@ void PostgresDatabase::start() {
 
 void PostgresDatabase::stop() noexcept {
     m_pool->pool.clear();
+    m_counter_pool->pool.clear();
 }
 
 void PostgresDatabase::check() {
@@ -374,6 +376,17 @@ const core::SqlDialect& PostgresDatabase::dialect() const {
 
 std::unique_ptr<core::Session> PostgresDatabase::session() {
     return std::make_unique<PostgresSession>(m_pool, m_pool->pool.acquire());
+}
+
+long long PostgresDatabase::next_counter(core::Session&, const std::string& key) {
+    PostgresSession counter(m_counter_pool, m_counter_pool->pool.acquire());
+    const core::ResultSet rs = counter.query(
+        "INSERT INTO m_series (name, current) VALUES ($1, 1) ON CONFLICT (name) DO UPDATE SET "
+        "current = m_series.current + 1 RETURNING current",
+        {key});
+    if (rs.empty() || !rs.rows[0][0])
+        throw Error(ErrorKind::internal, "naming counter returned nothing");
+    return std::stoll(*rs.rows[0][0]);
 }
 
 std::string PostgresDatabase::display_url() const {

@@ -145,6 +145,14 @@ public:
 
     /// The URL with any password masked, for messages and `m config show`.
     virtual std::string display_url() const = 0;
+
+    /// Next value of a named counter (naming series, autoincrement): atomic, never the same
+    /// value twice, gaps possible (a rolled-back insert keeps its number). `current` is the
+    /// caller's session, possibly inside a transaction. The default increments the counter row
+    /// in `current` (fine where writers are serialised anyway, as on SQLite); PostgreSQL takes
+    /// the value on a separate connection, so concurrent inserts do not queue on the counter
+    /// row's lock until the first one commits (the well-known Frappe naming-series complaint).
+    virtual long long next_counter(Session& current, const std::string& key);
 };
 
 /// Commits on commit(), rolls back on destruction otherwise. The unit of work of one command,

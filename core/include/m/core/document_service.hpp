@@ -36,9 +36,9 @@ struct ListResult {
 class DocumentService {
 public:
     /// `controllers` may be null (no business logic: only the declarative rules apply).
-    DocumentService(const MetaRegistry& meta, const SqlDialect& dialect,
+    DocumentService(const MetaRegistry& meta, Database& db,
                     const ControllerRegistry* controllers = nullptr)
-        : m_meta(meta), m_repo(dialect), m_controllers(controllers) {}
+        : m_meta(meta), m_db(db), m_repo(db.dialect()), m_controllers(controllers) {}
 
     /// Validates and saves a new document; returns it as saved (password fields omitted).
     /// Throws Error{validation} (all field errors in details), Error{conflict} (duplicate name or
@@ -110,6 +110,7 @@ private:
                     const std::string& user, long long from, long long to) const;
 
     const MetaRegistry& m_meta;
+    Database& m_db;
     Repository m_repo;
     const ControllerRegistry* m_controllers;
 };

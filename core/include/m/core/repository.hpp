@@ -60,9 +60,6 @@ public:
 
     const SqlDialect& dialect() const noexcept { return m_dialect; }
 
-    /// Next value of a named counter (naming series), atomically.
-    long long next_counter(Session& session, const std::string& key) const;
-
 private:
     struct Where {
         std::string sql;

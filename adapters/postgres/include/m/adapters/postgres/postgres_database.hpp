@@ -132,11 +132,18 @@ public:
     /// query parameter).
     std::string display_url() const override;
 
+    /// Takes the counter value on a connection of its own (autocommit), so the counter row is
+    /// locked for one statement, not until the caller's transaction ends.
+    long long next_counter(core::Session& current, const std::string& key) override;
+
     /// Number of connections currently open (idle or checked out); for tests and `m doctor`.
     std::size_t open_connections() const;
 
 private:
     std::shared_ptr<detail::ConnectionPool> m_pool;
+    /// Separate connections for next_counter(): never taken from the main pool, so writers that
+    /// hold every pooled connection cannot deadlock waiting for a counter.
+    std::shared_ptr<detail::ConnectionPool> m_counter_pool;
     PostgresDialect m_dialect;
 };
 

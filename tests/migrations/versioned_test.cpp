@@ -466,9 +466,9 @@ TEST_CASE("verify reports schema, checksum and orphan-table drift",
                                     "-- migrate:down\nDROP TABLE one_t;\n");
             auto migrator = p.migrator(*t.db, reg);
             auto fresh = migrator.verify();
-            CHECK(std::count_if(fresh.begin(), fresh.end(),
-                                [](const auto& d) { return d.kind == "pending_migration"; }) ==
-                  static_cast<std::ptrdiff_t>(system_count(kind) + 1));
+            CHECK(std::count_if(fresh.begin(), fresh.end(), [](const auto& d) {
+                      return d.kind == "pending_migration";
+                  }) == static_cast<std::ptrdiff_t>(system_count(kind) + 1));
             CHECK(std::count_if(fresh.begin(), fresh.end(),
                                 [](const auto& d) { return d.kind == "schema"; }) == 2);
             migrator.apply(migrator.plan(), false);

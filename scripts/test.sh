@@ -6,9 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh
+scripts/check-format.sh # fails fast, before the long build
 cmake -S . -B build/test -DCMAKE_BUILD_TYPE=Debug -DM_WERROR=ON >/dev/null
 cmake --build build/test -j2
-scripts/check-format.sh
 
 # shellcheck source=lib/postgres.sh
 source scripts/lib/postgres.sh

@@ -131,7 +131,8 @@ fs::path sdk_include_dir() {
 }
 
 void load_app_modules(const fs::path& root, const std::vector<std::string>& apps,
-                      const core::MetaRegistry& meta, core::ControllerRegistry& controllers) {
+                      const core::MetaRegistry& meta, core::ControllerRegistry& controllers,
+                      bool build_stale) {
     using AbiFn = const char* (*)();
     using RegisterFn = int (*)(AppRegistrar*, char*, std::size_t);
     for (const auto& app : apps) {
@@ -141,6 +142,11 @@ void load_app_modules(const fs::path& root, const std::vector<std::string>& apps
         bool built = fs::exists(module, ec);
         if (sources.files.empty()) continue; // an app without C++ needs no module
         if (!built || fs::last_write_time(module, ec) < sources.newest) {
+            if (!build_stale) {
+                throw Error(ErrorKind::validation,
+                            fmt::format("app '{}' has C++ code that is {}; run `m build`", app,
+                                        built ? "newer than its module" : "not built"));
+            }
             // Like `cargo run`: changed C++ is rebuilt before it would run stale. Deployments
             // run `m build` once; then this never triggers.
             std::fprintf(stderr, "m: building app '%s' (its C++ %s)...\n", app.c_str(),

@@ -1,5 +1,6 @@
 // `m doctor`: checks the project step by step and says precisely what is wrong. Unlike other
 // commands it does not stop at the first failure: each check reports on its own.
+#include "m/commands/app_modules.hpp"
 #include "m/commands/command.hpp"
 #include "m/core/doctype_loader.hpp"
 #include "m/core/error.hpp"
@@ -69,6 +70,13 @@ void doctor(const GlobalOptions& options) {
             db->check();
             return fmt::format("{} ({}) answers", db->display_url(), db->dialect().name());
         });
+        if (have_meta) {
+            run("app modules", [&] {
+                core::ControllerRegistry controllers;
+                load_app_modules(settings.project_root, apps, meta, controllers, false);
+                return fmt::format("{} controller(s) registered", controllers.doctypes().size());
+            });
+        }
         if (db_ok && have_meta) {
             run("migrations", [&] {
                 migrations::Migrator migrator(*db, meta, settings.project_root, apps);

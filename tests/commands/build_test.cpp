@@ -113,6 +113,15 @@ TEST_CASE("app modules that cannot be used stop bootstrap with a precise error",
         CHECK(contains(r.err, "controller.cpp")); // the compiler's own diagnostics
         CHECK(fs::exists(module));
     }
+    SECTION("m doctor reports C++ newer than its module, and does not build it") {
+        fs::last_write_time(p.root() / "apps/billing/doctypes/invoice/controller.cpp",
+                            fs::file_time_type::clock::now() + std::chrono::hours(1));
+        auto before = fs::last_write_time(module);
+        auto r = p.m({"doctor"});
+        CHECK_EXIT(r, 1);
+        CHECK(contains(r.out, "app 'billing' has C++ code that is newer than its module"));
+        CHECK(fs::last_write_time(module) == before);
+    }
     SECTION("a corrupt module") {
         write_file(module, "garbage");
         fs::last_write_time(module, fs::file_time_type::clock::now() + std::chrono::hours(1));

@@ -35,13 +35,14 @@ std::filesystem::path sdk_include_dir();
 void build_app_module(const std::filesystem::path& project_root, const std::string& app,
                       const AppSources& sources);
 
-/// Loads the modules of `apps` in order and lets each register its controllers. Throws
-/// An app whose C++ is newer than its module (or not built) is built first, with a note on
-/// stderr. Throws Error{validation|unavailable} naming the app when that build fails, a module
-/// does not load, was built for another m, fails to register, or registers a controller for a
-/// DocType that does not exist. Loaded modules stay loaded for the life of the process.
+/// Loads the modules of `apps` in order and lets each register its controllers. An app whose
+/// C++ is newer than its module (or not built) is built first, with a note on stderr; with
+/// `build_stale` false (`m doctor`) that is an error instead. Throws Error{validation|unavailable}
+/// naming the app when that build fails, a module does not load, was built for another m, fails
+/// to register, or registers a controller for a DocType that does not exist. Loaded modules stay
+/// loaded for the life of the process.
 void load_app_modules(const std::filesystem::path& project_root,
                       const std::vector<std::string>& apps, const core::MetaRegistry& meta,
-                      core::ControllerRegistry& controllers);
+                      core::ControllerRegistry& controllers, bool build_stale = true);
 
 } // namespace m::commands

@@ -1,4 +1,5 @@
 #include "m/commands/app_modules.hpp"
+#include "m/commands/command.hpp"
 
 #include "m/app.hpp"
 #include "m/core/error.hpp"
@@ -20,12 +21,6 @@ using core::Error;
 using core::ErrorKind;
 
 namespace {
-
-std::string quote(const std::string& s) {
-    std::string out = "'";
-    for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return out + "'";
-}
 
 /// The generated translation unit holding the app's one exported registration function.
 std::string registration_source(const std::vector<std::string>& ids) {
@@ -75,9 +70,9 @@ void build_app_module(const fs::path& root, const std::string& app, const AppSou
     std::string cmd =
         fmt::format("{} -std=c++20 -shared -fPIC -O1 -Wall "
                     "-DJSON_USE_IMPLICIT_CONVERSIONS=0 -DM_VERSION=\\\"{}\\\" -I{} -o {} {}",
-                    quote(cxx), M_VERSION, quote(sdk_include_dir().string()), quote(tmp.string()),
-                    quote(reg.string()));
-    for (const auto& f : sources.files) cmd += " " + quote(f.string());
+                    shell_quote(cxx), M_VERSION, shell_quote(sdk_include_dir().string()),
+                    shell_quote(tmp.string()), shell_quote(reg.string()));
+    for (const auto& f : sources.files) cmd += " " + shell_quote(f.string());
     // The compiler's diagnostics go to our stderr as they are: they name file and line.
     int status = std::system((cmd + " 1>&2").c_str());
     if (status != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {

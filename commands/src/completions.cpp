@@ -42,17 +42,6 @@ std::string words(const Node& n) {
     return fmt::format("{}", fmt::join(w, " "));
 }
 
-std::string quote_single(const std::string& s) {
-    std::string out = "'";
-    for (char c : s) {
-        if (c == '\'')
-            out += "'\\''";
-        else
-            out += c;
-    }
-    return out + "'";
-}
-
 std::string bash(const std::vector<Node>& nodes) {
     std::string paths, cases;
     for (const auto& n : nodes) {
@@ -120,14 +109,14 @@ std::string fish(const std::vector<Node>& nodes) {
             for (const auto& other : nodes) {
                 if (other.path == n.path + " " + child) help = other.help;
             }
-            out += fmt::format("complete -c m -n {} -a {} -d {}\n", quote_single(cond), child,
-                               quote_single(help));
+            out += fmt::format("complete -c m -n {} -a {} -d {}\n", shell_quote(cond), child,
+                               shell_quote(help));
         }
         for (const auto& [opt, help] : n.options) {
             std::string flag =
                 opt.rfind("--", 0) == 0 ? "-l " + opt.substr(2) : "-s " + opt.substr(1);
-            out += fmt::format("complete -c m -n {} {} -d {}\n", quote_single(cond), flag,
-                               quote_single(help));
+            out += fmt::format("complete -c m -n {} {} -d {}\n", shell_quote(cond), flag,
+                               shell_quote(help));
         }
     }
     return out;

@@ -44,6 +44,12 @@ void build_cli(CLI::App& app, GlobalOptions& options) {
     }
 }
 
+std::string shell_quote(const std::string& s) {
+    std::string out = "'";
+    for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
 void print_json(const core::Json& value) {
     std::string text = value.dump(-1, ' ', false, core::Json::error_handler_t::replace);
     text += '\n';

@@ -63,6 +63,9 @@ std::unique_ptr<Runtime> bootstrap(const GlobalOptions& options, Needs needs);
 /// Creates the database adapter for a URL (postgres:// | sqlite://), not started.
 std::unique_ptr<core::Database> make_database(const core::Settings& settings);
 
+/// `s` in single quotes for sh (and fish), embedded quotes escaped as '\''.
+std::string shell_quote(const std::string& s);
+
 /// Prints a JSON value on stdout (one line).
 void print_json(const core::Json& value);
 

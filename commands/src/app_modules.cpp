@@ -13,6 +13,7 @@
 #include <fstream>
 #include <set>
 #include <sys/wait.h>
+#include <unistd.h>
 
 namespace m::commands {
 
@@ -64,9 +65,12 @@ void build_app_module(const fs::path& root, const std::string& app, const AppSou
         throw Error(ErrorKind::unavailable, fmt::format("app '{}': cannot create {}: {}", app,
                                                         work.string(), ec.message()));
     }
-    fs::path reg = work / "register.cpp";
+    // Per-process names: two m processes that both find stale C++ (m serve and a shell command)
+    // build side by side, and each renames a complete module into place.
+    const std::string pid = std::to_string(getpid());
+    fs::path reg = work / ("register." + pid + ".cpp");
     std::ofstream(reg) << registration_source(sources.controller_ids);
-    fs::path tmp = module_path(root, app).string() + ".tmp";
+    fs::path tmp = module_path(root, app).string() + ".tmp." + pid;
     std::string cmd =
         fmt::format("{} -std=c++20 -shared -fPIC -O1 -Wall "
                     "-DJSON_USE_IMPLICIT_CONVERSIONS=0 -DM_VERSION=\\\"{}\\\" -I{} -o {} {}",
@@ -77,6 +81,7 @@ void build_app_module(const fs::path& root, const std::string& app, const AppSou
     int status = std::system((cmd + " 1>&2").c_str());
     if (status != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         fs::remove(tmp, ec);
+        fs::remove(reg, ec);
         throw Error(ErrorKind::validation,
                     fmt::format("app '{}': compilation failed (the compiler's messages are above); "
                                 "the previous module was kept",
@@ -84,6 +89,7 @@ void build_app_module(const fs::path& root, const std::string& app, const AppSou
     }
     // rename() is atomic: a running m never sees half a module.
     fs::rename(tmp, module_path(root, app));
+    fs::remove(reg, ec);
 }
 
 AppSources app_sources(const fs::path& root, const std::string& app) {

@@ -122,6 +122,18 @@ TEST_CASE("app modules that cannot be used stop bootstrap with a precise error",
         CHECK(contains(r.out, "app 'billing' has C++ code that is newer than its module"));
         CHECK(fs::last_write_time(module) == before);
     }
+    SECTION("two processes that find stale C++ at once both build and run") {
+        fs::last_write_time(p.root() / "apps/billing/doctypes/invoice/controller.cpp",
+                            fs::file_time_type::clock::now() + std::chrono::seconds(2));
+        std::string cmd = "cd " + shell_quote(p.root().string()) +
+                          " && env -u DATABASE_URL sh -c '" + "(" + M_BINARY +
+                          " doc list Invoice >/dev/null 2>&1; echo $? > a.rc) & " + "(" + M_BINARY +
+                          " doc list Invoice >/dev/null 2>&1; echo $? > b.rc) & wait'";
+        REQUIRE(std::system(cmd.c_str()) == 0);
+        CHECK(read_file(p.root() / "a.rc") == "0\n");
+        CHECK(read_file(p.root() / "b.rc") == "0\n");
+        CHECK(p.m({"doc", "list", "Invoice"}).exit_code == 0);
+    }
     SECTION("a corrupt module") {
         write_file(module, "garbage");
         fs::last_write_time(module, fs::file_time_type::clock::now() + std::chrono::hours(1));
@@ -131,7 +143,14 @@ TEST_CASE("app modules that cannot be used stop bootstrap with a precise error",
         CHECK(contains(r.err, "app 'billing': cannot load"));
     }
     SECTION("a module built for another m") {
-        auto reg = p.root() / ".m/build/billing/register.cpp";
+        // The same registration m build generates, compiled as an older m would have.
+        auto reg = p.root() / "old_register.cpp";
+        write_file(reg,
+                   "#include <m/app.hpp>\n"
+                   "void m_register_invoice(m::AppRegistrar&);\n"
+                   "extern \"C\" const char* m_app_abi() { return m::k_app_abi; }\n"
+                   "extern \"C\" int m_app_register(m::AppRegistrar* r, char*, std::size_t) {\n"
+                   "    m_register_invoice(*r);\n    return 0;\n}\n");
         std::string cmd =
             "c++ -std=c++20 -shared -fPIC -DJSON_USE_IMPLICIT_CONVERSIONS=0 "
             "-DM_VERSION='\"0.0.1-old\"' -I" +

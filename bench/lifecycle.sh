@@ -3,18 +3,8 @@
 # controller + child rows), on SQLite and PostgreSQL; one writer, then 8 concurrent writers on a
 # series-named DocType (issue 3: concurrent inserts must not serialise on the series counter).
 # Prints figures only. Usage: bench/lifecycle.sh [path/to/m]
-set -euo pipefail
-cd "$(dirname "$0")/.."
-m="${1:-build/release/cli/m}"
-[ -x "$m" ] || scripts/build.sh Release >/dev/null
-m="$(cd "$(dirname "$m")" && pwd)/$(basename "$m")"
-
-work="$(mktemp -d)"
-# shellcheck source=../scripts/lib/postgres.sh
-source scripts/lib/postgres.sh
-cleanup() { pg_stop; rm -rf "$work"; }
-trap cleanup EXIT
-pg_start >/dev/null
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
 
 proj="$work/life"
 "$m" new project "$proj" >/dev/null
@@ -49,7 +39,6 @@ for i in $(seq 1 500); do
   printf '{"customer":"C%d","lines":[{"item":"A","qty":%d,"rate":1.5},{"item":"B","qty":1,"rate":2}]}\n' "$i" "$i"
 done > "$rows"
 
-now_ns() { date +%s%N; }
 run() { # label writers env...
   local label=$1 writers=$2; shift 2
   env "$@" "$m" migrate >/dev/null

@@ -2,20 +2,9 @@
 # Performance figures for m (issue 2 goals). Prints measurements and their ratio to the goal;
 # never fails on a slow figure (speed is measured here, not asserted in tests).
 # Usage: bench/run.sh [path/to/m]   (default: build/release/cli/m, built if missing)
-set -euo pipefail
-cd "$(dirname "$0")/.."
-m="${1:-build/release/cli/m}"
-[ -x "$m" ] || scripts/build.sh Release >/dev/null
-m="$(cd "$(dirname "$m")" && pwd)/$(basename "$m")"
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
 
-work="$(mktemp -d)"
-# shellcheck source=../scripts/lib/postgres.sh
-source scripts/lib/postgres.sh
-cleanup() { pg_stop; rm -rf "$work"; }
-trap cleanup EXIT
-pg_start >/dev/null
-
-now_ns() { date +%s%N; }
 # ms <command...>: wall time of one run in milliseconds (3 decimals)
 ms() { local t0 t1; t0=$(now_ns); "$@" >/dev/null; t1=$(now_ns); echo "scale=3; ($t1 - $t0) / 1000000" | bc; }
 report() { # name value goal

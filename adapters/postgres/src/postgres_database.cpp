@@ -379,14 +379,9 @@ std::unique_ptr<core::Session> PostgresDatabase::session() {
 }
 
 long long PostgresDatabase::next_counter(core::Session&, const std::string& key) {
+    // The same upsert as the port's default, on a connection of its own (autocommit).
     PostgresSession counter(m_counter_pool, m_counter_pool->pool.acquire());
-    const core::ResultSet rs = counter.query(
-        "INSERT INTO m_series (name, current) VALUES ($1, 1) ON CONFLICT (name) DO UPDATE SET "
-        "current = m_series.current + 1 RETURNING current",
-        {key});
-    if (rs.empty() || !rs.rows[0][0])
-        throw Error(ErrorKind::internal, "naming counter returned nothing");
-    return std::stoll(*rs.rows[0][0]);
+    return core::Database::next_counter(counter, key);
 }
 
 std::string PostgresDatabase::display_url() const {

@@ -27,6 +27,12 @@ _m() {
       "m doc cancel") cmdpath="m doc cancel" ;;
       "m doc versions") cmdpath="m doc versions" ;;
       "m doc call") cmdpath="m doc call" ;;
+      "m serve") cmdpath="m serve" ;;
+      "m user") cmdpath="m user" ;;
+      "m user create") cmdpath="m user create" ;;
+      "m user set-password") cmdpath="m user set-password" ;;
+      "m user apikey") cmdpath="m user apikey" ;;
+      "m routes") cmdpath="m routes" ;;
       "m build") cmdpath="m build" ;;
       "m config") cmdpath="m config" ;;
       "m config show") cmdpath="m config show" ;;
@@ -36,7 +42,7 @@ _m() {
     esac
   done
   case "$cmdpath" in
-    "m") opts=(new migrate doc build config info doctor completions --help -h --version --project --config --verbose -v --quiet -q --json) ;;
+    "m") opts=(new migrate doc serve user routes build config info doctor completions --help -h --version --project --config --verbose -v --quiet -q --json) ;;
     "m new") opts=(project app doctype --help -h) ;;
     "m new project") opts=(--help -h) ;;
     "m new app") opts=(--help -h) ;;
@@ -59,6 +65,12 @@ _m() {
     "m doc cancel") opts=(--help -h) ;;
     "m doc versions") opts=(--help -h) ;;
     "m doc call") opts=(--help -h --kwargs) ;;
+    "m serve") opts=(--help -h --host --port --threads) ;;
+    "m user") opts=(create set-password apikey --help -h) ;;
+    "m user create") opts=(--help -h --role --full-name --password-stdin) ;;
+    "m user set-password") opts=(--help -h --password-stdin) ;;
+    "m user apikey") opts=(--help -h --label) ;;
+    "m routes") opts=(--help -h) ;;
     "m build") opts=(--help -h) ;;
     "m config") opts=(show --help -h) ;;
     "m config show") opts=(--help -h) ;;

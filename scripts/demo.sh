@@ -31,6 +31,17 @@ echo "== m doc submit Invoice $inv"; "$m" doc submit Invoice "$inv"
 echo "== m doc update Invoice $inv --data '{\"total\":1}' (refused: submitted documents are frozen)"
 "$m" doc update Invoice "$inv" --data '{"total":1}' || true
 echo "== m doc call Invoice $inv outstanding"; "$m" doc call Invoice "$inv" outstanding
+
+# A demo administrator, made once (the password is for this local demo only).
+if ! "$m" doc get User admin@demo.test > /dev/null 2>&1; then
+  echo "== m user create admin@demo.test --role Admin"
+  printf 'demo-admin-pass' | "$m" user create admin@demo.test --role Admin --role "Sales User" \
+    --role "Sales Manager" --full-name "Demo Admin" --password-stdin
+fi
+port="${PORT:-8000}"
 echo
-echo "The demo project is in build/demo; try: cd build/demo && $m doc get Customer <name>"
-echo "(m serve arrives with the HTTP issue; this script will then start it here.)"
+echo "The demo project is in build/demo. m serve starts now on http://127.0.0.1:$port"
+echo "  log in:  curl -s localhost:$port/api/v1/auth/login -d '{\"email\":\"admin@demo.test\",\"password\":\"demo-admin-pass\"}'"
+echo "  API:     curl -H \"Authorization: Bearer \$TOKEN\" localhost:$port/api/v1/Customer"
+echo "  OpenAPI: curl localhost:$port/schema;  Desk: http://127.0.0.1:$port/desk/  (Ctrl-C stops)"
+exec "$m" serve --port "$port"

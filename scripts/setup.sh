@@ -6,8 +6,12 @@ packages=(
   build-essential cmake pkg-config clang-format git ca-certificates python3 util-linux bc
   libcli11-dev libpqxx-dev libsqlite3-dev sqlite3 libtomlplusplus-dev nlohmann-json3-dev
   libfmt-dev libsodium-dev libssl-dev catch2
-  postgresql
+  libcpp-httplib-dev libspdlog-dev postgresql postgresql-contrib wrk curl
 )
+
+# Node.js (the Desk, the OpenAPI validator of the tests): Debian's packages only when the machine
+# has no node of its own (a nodesource build brings its own npm and conflicts with Debian's).
+command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh
+tests/server/openapi/setup.sh # the OpenAPI 3.1 validator of the server tests (npm ci)
 scripts/check-format.sh # fails fast, before the long build
 cmake -S . -B build/test -DCMAKE_BUILD_TYPE=Debug -DM_WERROR=ON >/dev/null
 cmake --build build/test -j2
@@ -14,6 +15,6 @@ cmake --build build/test -j2
 source scripts/lib/postgres.sh
 trap pg_stop EXIT
 pg_start
-export M_TEST_REQUIRE_POSTGRES=1
+export M_TEST_REQUIRE_POSTGRES=1 M_TEST_REQUIRE_NODE=1
 
 ctest --test-dir build/test --output-on-failure -j2

@@ -1,5 +1,6 @@
 // `m new project|app|doctype`: scaffolding. Never overwrites: an existing target is an error.
 #include "m/commands/command.hpp"
+#include "m/core/core_app.hpp"
 #include "m/core/doctype_loader.hpp"
 #include "m/core/error.hpp"
 
@@ -105,6 +106,10 @@ void new_app(const std::string& name, const GlobalOptions& options) {
                     fmt::format("'{}' is not a valid app name: use lowercase letters, digits and "
                                 "'_', starting with a letter",
                                 name));
+    }
+    if (name == core::k_core_app) {
+        throw Error(ErrorKind::validation,
+                    "app name 'core' is reserved for m's built-in app (User, Role, ApiKey)");
     }
     core::Settings settings = load_settings_for(options);
     fs::path dir = settings.project_root / "apps" / name;

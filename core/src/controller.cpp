@@ -62,4 +62,12 @@ std::vector<std::string> ControllerRegistry::doctypes() const {
     return {names.begin(), names.end()};
 }
 
+std::vector<std::string> ControllerRegistry::method_names(const std::string& doctype) const {
+    std::vector<std::string> out;
+    auto it = m_methods.find(doctype);
+    if (it == m_methods.end()) return out;
+    for (const auto& [name, _] : it->second) out.push_back(name);
+    return out;
+}
+
 } // namespace m::core

@@ -1,5 +1,7 @@
 #include "m/core/doctype_loader.hpp"
 
+#include "m/core/core_app.hpp"
+
 #include "m/core/error.hpp"
 
 #include <fmt/format.h>
@@ -488,7 +490,12 @@ std::vector<std::string> discover_apps(const fs::path& project_root) {
 
 MetaRegistry load_metadata(const fs::path& project_root, const std::vector<std::string>& apps) {
     MetaRegistry registry;
+    for (auto& doctype : core_doctypes()) registry.add(std::move(doctype));
     for (const auto& app : apps) {
+        if (app == k_core_app) {
+            throw Error(ErrorKind::validation,
+                        "app name 'core' is reserved for m's built-in app (User, Role, ApiKey)");
+        }
         fs::path app_dir = project_root / "apps" / app;
         std::error_code ec;
         if (!fs::is_directory(app_dir, ec)) {

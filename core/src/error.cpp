@@ -20,6 +20,12 @@ const char* to_string(ErrorKind kind) noexcept {
         return "cancelled";
     case ErrorKind::internal:
         return "internal";
+    case ErrorKind::unauthenticated:
+        return "unauthenticated";
+    case ErrorKind::too_large:
+        return "too_large";
+    case ErrorKind::rate_limited:
+        return "rate_limited";
     }
     return "internal";
 }

@@ -42,6 +42,21 @@ std::vector<std::string> split_list(const std::string& text) {
     return out;
 }
 
+/// `value` as an integer in [lo, hi], or bad() with the reason.
+long long integer_in(const std::string& value, long long lo, long long hi,
+                     const std::function<void(const std::string&)>& bad) {
+    long long n = 0;
+    try {
+        std::size_t used = 0;
+        n = std::stoll(value, &used);
+        if (used != value.size()) throw std::invalid_argument("trailing");
+    } catch (const std::exception&) {
+        bad(fmt::format("expected an integer from {} to {}, got '{}'", lo, hi, value));
+    }
+    if (n < lo || n > hi) bad(fmt::format("expected an integer from {} to {}, got {}", lo, hi, n));
+    return n;
+}
+
 /// Applies one textual value to a setting; `origin` names the source for messages and
 /// `m config show`. Throws Error{validation} naming origin, key and reason.
 void apply(Settings& s, const std::string& key, const std::string& value, const std::string& origin,
@@ -59,16 +74,24 @@ void apply(Settings& s, const std::string& key, const std::string& value, const 
         }
         s.database_url = value;
     } else if (key == "database.pool_size") {
-        int n = 0;
-        try {
-            std::size_t used = 0;
-            n = std::stoi(value, &used);
-            if (used != value.size()) throw std::invalid_argument("trailing");
-        } catch (const std::exception&) {
-            bad(fmt::format("expected an integer from 1 to 256, got '{}'", value));
-        }
-        if (n < 1 || n > 256) bad(fmt::format("expected an integer from 1 to 256, got {}", n));
-        s.db_pool_size = n;
+        s.db_pool_size = static_cast<int>(integer_in(value, 1, 256, bad));
+    } else if (key == "server.host") {
+        if (value.empty()) bad("expected a host name or address, got ''");
+        s.server_host = value;
+    } else if (key == "server.port") {
+        s.server_port = static_cast<int>(integer_in(value, 0, 65535, bad));
+    } else if (key == "server.threads") {
+        s.server_threads = static_cast<int>(integer_in(value, 1, 256, bad));
+    } else if (key == "server.max_body") {
+        s.server_max_body = integer_in(value, 1024, 1LL << 30, bad);
+    } else if (key == "server.cors_origins") {
+        s.cors_origins = split_list(value);
+    } else if (key == "server.desk_dir") {
+        s.desk_dir = value;
+    } else if (key == "security.access_ttl") {
+        s.access_ttl = integer_in(value, 30, 86400, bad);
+    } else if (key == "security.refresh_ttl") {
+        s.refresh_ttl = integer_in(value, 60, 365LL * 86400, bad);
     } else if (key == "apps.installed") {
         s.installed_apps = split_list(value);
         for (const auto& app : s.installed_apps) {
@@ -181,6 +204,15 @@ const std::vector<SettingSpec>& setting_specs() {
          "apps to load, in order; unset = every app under apps/", false},
         {"security.secret_key", "M_SECRET_KEY", "key that signs tokens", true},
         {"log.level", "M_LOG_LEVEL", "trace, debug, info, warn, error or off", false},
+        {"server.host", "M_HOST", "address m serve listens on", false},
+        {"server.port", "M_PORT", "port m serve listens on (0 = any free port)", false},
+        {"server.threads", "M_THREADS", "request worker threads of m serve (1-256)", false},
+        {"server.max_body", "M_MAX_BODY", "largest request body in bytes (bigger: 413)", false},
+        {"server.cors_origins", "M_CORS_ORIGINS",
+         "origins allowed to call the API from a browser; unset = same origin only", false},
+        {"server.desk_dir", "M_DESK_DIR", "built Desk to serve under /desk/; unset = found", false},
+        {"security.access_ttl", "M_ACCESS_TTL", "lifetime of access tokens in seconds", false},
+        {"security.refresh_ttl", "M_REFRESH_TTL", "lifetime of refresh tokens in seconds", false},
     };
     return specs;
 }
@@ -259,6 +291,14 @@ std::string Settings::value_of(const std::string& key) const {
     if (key == "apps.installed") return fmt::format("{}", fmt::join(installed_apps, ","));
     if (key == "security.secret_key") return secret_key;
     if (key == "log.level") return log_level;
+    if (key == "server.host") return server_host;
+    if (key == "server.port") return std::to_string(server_port);
+    if (key == "server.threads") return std::to_string(server_threads);
+    if (key == "server.max_body") return std::to_string(server_max_body);
+    if (key == "server.cors_origins") return fmt::format("{}", fmt::join(cors_origins, ","));
+    if (key == "server.desk_dir") return desk_dir;
+    if (key == "security.access_ttl") return std::to_string(access_ttl);
+    if (key == "security.refresh_ttl") return std::to_string(refresh_ttl);
     return {};
 }
 

@@ -317,6 +317,12 @@ std::string hash_password(const std::string& clear) {
     return out;
 }
 
+bool verify_password(const std::string& clear, const std::string& hash) {
+    if (sodium_init() < 0) throw Error(ErrorKind::internal, "libsodium failed to initialise");
+    if (hash.empty() || hash.size() >= crypto_pwhash_STRBYTES) return false;
+    return crypto_pwhash_str_verify(hash.c_str(), clear.c_str(), clear.size()) == 0;
+}
+
 Json to_ordered(const nlohmann::json& value) {
     return Json::parse(value.dump());
 }

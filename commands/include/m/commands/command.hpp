@@ -95,5 +95,8 @@ void add_config(CLI::App&, const GlobalOptions&, Needs);
 void add_info(CLI::App&, const GlobalOptions&, Needs);
 void add_doctor(CLI::App&, const GlobalOptions&, Needs);
 void add_completions(CLI::App&, const GlobalOptions&, Needs);
+void add_serve(CLI::App&, const GlobalOptions&, Needs);
+void add_user(CLI::App&, const GlobalOptions&, Needs);
+void add_routes(CLI::App&, const GlobalOptions&, Needs);
 
 } // namespace m::commands

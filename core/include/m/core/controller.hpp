@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace m::core {
 
@@ -76,6 +77,9 @@ public:
 
     /// DocTypes with a registered controller or method (for checks against the metadata).
     std::vector<std::string> doctypes() const;
+
+    /// Names of the callable methods of a DocType, sorted.
+    std::vector<std::string> method_names(const std::string& doctype) const;
 
 private:
     std::map<std::string, std::unique_ptr<Controller>> m_controllers;

@@ -22,6 +22,11 @@ enum class ErrorKind {
     timeout,     ///< an operation ran out of time
     cancelled,   ///< the user interrupted the command (Ctrl-C)
     internal,    ///< a bug or an unexpected state
+    // Added with the HTTP API; appended so the numeric values above stay stable (the PostgreSQL
+    // module passes kinds across its C entry point as numbers).
+    unauthenticated, ///< no, expired or invalid credentials (HTTP 401)
+    too_large,       ///< a request body over the configured limit (HTTP 413)
+    rate_limited,    ///< too many attempts; try again later (HTTP 429)
 };
 
 /// Name of a kind as used in logs and JSON ("validation", "not_found", ...).

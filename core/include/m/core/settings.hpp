@@ -50,6 +50,14 @@ struct Settings {
     bool apps_explicit = false; ///< false = every app under apps/
     std::string secret_key;
     std::string log_level = "info";
+    std::string server_host = "127.0.0.1";
+    int server_port = 8000;
+    int server_threads = 8;
+    long long server_max_body = 10LL << 20;
+    std::vector<std::string> cors_origins;
+    std::string desk_dir;
+    long long access_ttl = 900;           ///< 15 minutes
+    long long refresh_ttl = 14LL * 86400; ///< 14 days
     /// key -> where its value came from: "default", the file name, ".env", "env", "flag".
     std::map<std::string, std::string> sources;
 

@@ -1,0 +1,153 @@
+// `m serve`: the HTTP API, the Desk and live updates (SPEC §6, §8) on the bootstrapped container.
+// SIGINT/SIGTERM stop it gracefully: the listener closes, in-flight requests finish, streams and
+// idle connections are closed, then services stop in reverse order.
+#include "m/commands/command.hpp"
+#include "m/core/error.hpp"
+#include "m/core/events.hpp"
+#include "m/migrations/migrator.hpp"
+#include "m/server/app.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <atomic>
+#include <csignal>
+#include <pthread.h>
+#include <thread>
+#include <unistd.h>
+
+namespace m::commands {
+
+using core::Error;
+using core::ErrorKind;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct ServeFlags {
+    std::string host;
+    int port = -1;
+    int threads = 0;
+};
+
+/// The built Desk: the setting, else next to an installed m (share/m/desk), else the source
+/// tree's desk/dist (a build tree). Empty when there is none.
+fs::path find_desk(const core::Settings& settings) {
+    if (!settings.desk_dir.empty()) {
+        fs::path p = settings.desk_dir;
+        return p.is_relative() ? settings.project_root / p : p;
+    }
+    std::error_code ec;
+    fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    std::vector<fs::path> candidates;
+    if (!ec) candidates.push_back(exe.parent_path().parent_path() / "share" / "m" / "desk");
+    candidates.push_back(fs::path(M_SOURCE_DIR) / "desk" / "dist");
+    for (const auto& c : candidates) {
+        if (fs::is_regular_file(c / "index.html", ec)) return c;
+    }
+    return {};
+}
+
+void serve(const GlobalOptions& options, Needs needs, const ServeFlags& flags) {
+    // Signals are taken by one thread with sigwait(); every other thread (workers, hub) inherits
+    // the blocked mask, so a signal never interrupts a request half-way.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+    auto rt = bootstrap(options, needs);
+    const auto& s = rt->settings;
+    migrations::Migrator migrator(rt->db(), rt->meta, s.project_root, rt->apps);
+    auto plan = migrator.plan();
+    if (!plan.empty()) {
+        throw Error(ErrorKind::validation,
+                    fmt::format("the database is behind the metadata ({} pending change{}); run "
+                                "`m migrate` first",
+                                plan.changes.size(), plan.changes.size() == 1 ? "" : "s"));
+    }
+
+    server::ServeOptions o;
+    o.http.host = flags.host.empty() ? s.server_host : flags.host;
+    o.http.port = flags.port >= 0 ? flags.port : s.server_port;
+    o.http.workers = flags.threads > 0 ? flags.threads : s.server_threads;
+    o.http.max_body = static_cast<std::size_t>(s.server_max_body);
+    o.auth.secret = s.secret_key;
+    o.auth.access_ttl_s = s.access_ttl;
+    o.auth.refresh_ttl_s = s.refresh_ttl;
+    o.auth.password_checks = std::max(1u, std::thread::hardware_concurrency());
+    o.cors_origins = s.cors_origins;
+    o.desk_dir = find_desk(s);
+    o.access_log = s.log_level == "trace" || s.log_level == "debug" || s.log_level == "info";
+
+    core::InProcessEventBus events;
+    server::ServerApp app(rt->meta, rt->db(), rt->controllers, events, o);
+    int port = app.bind();
+
+    std::atomic<bool> finished{false};
+    std::thread watcher([&] {
+        int sig = 0;
+        sigwait(&signals, &sig);
+        if (!finished) {
+            fmt::print(stderr, "m serve: {} received, finishing in-flight requests\n",
+                       sig == SIGINT ? "SIGINT" : "SIGTERM");
+        }
+        app.stop();
+    });
+    fmt::print(stderr, "m serve: listening on http://{}:{} ({} workers, {}, Desk {})\n",
+               o.http.host, port, o.http.workers, rt->db().display_url(),
+               o.desk_dir.empty() ? "not built" : o.desk_dir.string());
+    std::fflush(stderr);
+    try {
+        app.run();
+    } catch (...) {
+        finished = true;
+        pthread_kill(watcher.native_handle(), SIGTERM);
+        watcher.join();
+        throw;
+    }
+    // Wake the watcher if run() returned without a signal, so it can be joined.
+    finished = true;
+    pthread_kill(watcher.native_handle(), SIGTERM);
+    watcher.join();
+    fmt::print(stderr, "m serve: stopped\n");
+}
+
+} // namespace
+
+void add_serve(CLI::App& cmd, const GlobalOptions& options, Needs needs) {
+    auto flags = std::make_shared<ServeFlags>();
+    cmd.add_option("--host", flags->host, "Address to listen on (default: server.host)");
+    cmd.add_option("--port", flags->port, "Port to listen on; 0 = any free port")
+        ->check(CLI::Range(0, 65535));
+    cmd.add_option("--threads", flags->threads, "Request worker threads")
+        ->check(CLI::Range(1, 256));
+    cmd.callback([&options, needs, flags] { serve(options, needs, *flags); });
+}
+
+void add_routes(CLI::App& cmd, const GlobalOptions& options, Needs needs) {
+    cmd.callback([&options, needs] {
+        auto rt = bootstrap(options, needs);
+        std::vector<std::string> doctypes;
+        for (const auto& dt : rt->meta.all()) {
+            if (dt->api_resource && !dt->is_child_table) doctypes.push_back(dt->name);
+        }
+        if (options.json) {
+            core::Json out = core::Json::array();
+            for (const auto& r : server::route_table()) {
+                out.push_back(
+                    core::Json{{"method", r.method}, {"path", r.path}, {"summary", r.summary}});
+            }
+            print_json(core::Json{{"routes", out}, {"doctypes", doctypes}});
+            return;
+        }
+        for (const auto& r : server::route_table()) {
+            fmt::print("{:<7} {:<36} {}\n", r.method, r.path, r.summary);
+        }
+        fmt::print("\n{{doctype}} is one of: {}\n", fmt::join(doctypes, ", "));
+    });
+}
+
+} // namespace m::commands

@@ -1,0 +1,30 @@
+// The built-in app `core` (SPEC §2): the DocTypes every project has -- User, Role, Has Role,
+// ApiKey and Auth Session. They are compiled into m and load before every other app, so a fresh
+// project can `m user create` and log in with no app of its own.
+#pragma once
+
+#include "m/core/doctype.hpp"
+
+#include <string_view>
+#include <vector>
+
+namespace m::core {
+
+/// Name of the built-in app; no project app may use it.
+inline constexpr std::string_view k_core_app = "core";
+
+/// DocType names of the built-in app (used by the auth layer).
+inline constexpr std::string_view k_user_doctype = "User";
+inline constexpr std::string_view k_role_doctype = "Role";
+inline constexpr std::string_view k_api_key_doctype = "ApiKey";
+inline constexpr std::string_view k_session_doctype = "Auth Session";
+
+/// Roles that may do everything (SPEC §4), and the role that stands for everyone.
+inline constexpr std::string_view k_role_admin = "Admin";
+inline constexpr std::string_view k_role_system = "System";
+inline constexpr std::string_view k_role_all = "All";
+
+/// The built-in DocTypes, parsed and checked like any doctype.json.
+std::vector<DocType> core_doctypes();
+
+} // namespace m::core

@@ -1,0 +1,64 @@
+// The HTTP runtime of `m serve` (SPEC §6, §8): routes → auth → permissions → the document service
+// → events, with one error mapping, an access log and metrics.
+//
+//   request ─► HttpServer worker ─► route handler (run_route: request id, timing, errors)
+//           ─► authenticate (bearer / API key / cookie) ─► core::require(permission)
+//           ─► DocumentService in a UnitOfWork (hooks run inside) ─► commit
+//           ─► EventBus::publish ─► live streams (each filtered by permission and RLS)
+#pragma once
+
+#include "m/core/controller.hpp"
+#include "m/core/database.hpp"
+#include "m/core/doctype.hpp"
+#include "m/core/events.hpp"
+#include "m/server/auth.hpp"
+#include "m/server/http_server.hpp"
+#include "m/server/metrics.hpp"
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace m::server {
+
+struct ServeOptions {
+    HttpOptions http;
+    AuthOptions auth;
+    std::vector<std::string> cors_origins; ///< empty = same origin only
+    std::filesystem::path desk_dir;        ///< built Desk; empty or missing = not served
+    bool access_log = true;                ///< one line per request on stderr
+};
+
+/// One route of the API, for `m routes` and the metrics labels.
+struct RouteInfo {
+    std::string method;
+    std::string path; ///< pattern: /api/v1/{doctype}/{id}
+    std::string summary;
+};
+
+/// Every route `m serve` answers, in matching order.
+const std::vector<RouteInfo>& route_table();
+
+class ServerApp {
+public:
+    ServerApp(const core::MetaRegistry& meta, core::Database& db,
+              const core::ControllerRegistry& controllers, core::EventBus& events,
+              ServeOptions options);
+    ~ServerApp();
+
+    /// Binds (throws Error{unavailable} when the port is taken) and returns the port.
+    int bind();
+    /// Serves until stop().
+    void run();
+    /// Thread-safe.
+    void stop();
+
+    HttpServer& http();
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> m_impl;
+};
+
+} // namespace m::server

@@ -1,0 +1,100 @@
+// Authentication of `m serve`: who is calling (SPEC §6 "Auth").
+//
+// Credentials, in order: `Authorization: Bearer <JWT>`, `X-API-Key: <key_id>.<secret>`, the
+// Desk's session cookie `m_token` (HttpOnly, SameSite=Strict), and for the live stream only
+// `?token=` (a browser's EventSource cannot send headers). Access tokens are HS256 JWTs signed
+// with the project's secret key (15 minutes by default) carrying the user's roles; refresh tokens
+// (14 days) name an `Auth Session` row, so logout and a disabled user end them. Passwords are
+// Argon2id hashes checked under a concurrency cap (each check takes ~0.1 s and 64 MB), and login
+// attempts are rate-limited per account and per client address.
+#pragma once
+
+#include "m/core/database.hpp"
+#include "m/core/doctype.hpp"
+#include "m/core/permissions.hpp"
+#include "m/core/values.hpp"
+#include "m/server/rate_limiter.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <semaphore>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace m::server {
+
+struct AuthOptions {
+    std::string secret;              ///< M_SECRET_KEY; must not be empty
+    std::int64_t access_ttl_s = 900; ///< access token lifetime
+    std::int64_t refresh_ttl_s = 14 * 86400;
+    std::ptrdiff_t password_checks = 2; ///< Argon2 verifications at once
+    std::size_t login_per_account = 10; ///< attempts per account per window
+    std::size_t login_per_client = 50;  ///< attempts per client address per window
+    std::chrono::seconds login_window{300};
+};
+
+/// What a successful login or refresh returns (the JSON of SPEC §6).
+struct TokenPair {
+    std::string access_token;
+    std::string refresh_token; ///< empty after a refresh (the refresh token stays valid)
+    std::int64_t expires_in = 0;
+    core::Json to_json() const;
+};
+
+class AuthService {
+public:
+    AuthService(const core::MetaRegistry& meta, core::Database& db, AuthOptions options);
+
+    /// Checks email/username + password. Throws Error{rate_limited} (too many attempts, with
+    /// `retry_after` in details), Error{unauthenticated} ("invalid email or password" -- the same
+    /// message whether the user exists or not), Error{validation} (missing fields).
+    TokenPair login(const std::string& login, const std::string& password,
+                    const std::string& client);
+
+    /// A new access token for a valid, unrevoked refresh token of an enabled user.
+    TokenPair refresh(const std::string& refresh_token);
+
+    /// Revokes the session of an access or refresh token.
+    void logout(const std::string& token);
+
+    /// The caller of a bearer token (an access token). Throws Error{unauthenticated}.
+    core::Principal from_access_token(const std::string& token) const;
+
+    /// The caller of an API key `<key_id>.<secret>`. Throws Error{unauthenticated}.
+    core::Principal from_api_key(const std::string& key);
+
+    /// Roles of a user, or Error{unauthenticated} when the user is missing or disabled.
+    std::vector<std::string> roles_of(core::Session& session, const std::string& user) const;
+
+    /// Creates an API key for `user`; returns the key `<key_id>.<secret>` (shown once).
+    /// Inserts it in `session`'s transaction (the caller commits).
+    static std::string create_api_key(core::Database& db, core::Session& session,
+                                      const core::MetaRegistry& meta, const std::string& user,
+                                      const std::string& label);
+
+private:
+    TokenPair issue(const std::string& user, const std::vector<std::string>& roles,
+                    const std::string& session_id, bool with_refresh) const;
+    std::int64_t now() const;
+
+    const core::MetaRegistry& m_meta;
+    core::Database& m_db;
+    AuthOptions m_options;
+    std::counting_semaphore<64> m_password_slots;
+    RateLimiter m_per_account;
+    RateLimiter m_per_client;
+
+    mutable std::mutex m_mutex;
+    std::unordered_set<std::string> m_revoked; ///< session ids logged out in this process
+    struct CachedKey {
+        std::string secret_hash;
+        core::Principal who;
+        std::chrono::steady_clock::time_point loaded;
+    };
+    std::unordered_map<std::string, CachedKey> m_keys; ///< key_id -> cached lookup (30 s)
+};
+
+} // namespace m::server

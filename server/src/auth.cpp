@@ -1,0 +1,334 @@
+#include "m/server/auth.hpp"
+
+#include "m/core/core_app.hpp"
+#include "m/core/document_service.hpp"
+#include "m/core/error.hpp"
+#include "m/server/jwt.hpp"
+
+#include <fmt/format.h>
+#include <openssl/crypto.h>
+
+#include <ctime>
+
+namespace m::server {
+
+using core::Error;
+using core::ErrorKind;
+using core::Json;
+
+namespace {
+
+constexpr auto k_key_cache_ttl = std::chrono::seconds(30);
+const std::string k_invalid_login = "invalid email or password";
+
+/// Canonical datetime of Unix seconds (UTC).
+std::string datetime_of(std::int64_t unix_seconds) {
+    std::time_t t = static_cast<std::time_t>(unix_seconds);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}.000000", tm.tm_year + 1900,
+                       tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+bool truthy(const std::optional<std::string>& v) {
+    return v && (*v == "1" || *v == "t" || *v == "true");
+}
+
+/// Runs `fn(session)` in a transaction and commits.
+template <typename Fn> auto in_transaction(core::Database& db, Fn&& fn) {
+    auto session = db.session();
+    core::UnitOfWork uow(*session);
+    if constexpr (std::is_void_v<decltype(fn(*session))>) {
+        fn(*session);
+        uow.commit();
+    } else {
+        auto result = fn(*session);
+        uow.commit();
+        return result;
+    }
+}
+
+} // namespace
+
+Json TokenPair::to_json() const {
+    Json j = Json::object();
+    j["access_token"] = access_token;
+    j["token_type"] = "bearer";
+    j["expires_in"] = expires_in;
+    if (!refresh_token.empty()) j["refresh_token"] = refresh_token;
+    return j;
+}
+
+AuthService::AuthService(const core::MetaRegistry& meta, core::Database& db, AuthOptions options)
+    : m_meta(meta), m_db(db), m_options(std::move(options)),
+      m_password_slots(std::clamp<std::ptrdiff_t>(m_options.password_checks, 1, 64)),
+      m_per_account(m_options.login_per_account, m_options.login_window),
+      m_per_client(m_options.login_per_client, m_options.login_window) {
+    if (m_options.secret.size() < 16) {
+        throw Error(ErrorKind::validation,
+                    "security.secret_key (M_SECRET_KEY) must be set to at least 16 characters "
+                    "before m serve can sign tokens");
+    }
+}
+
+std::int64_t AuthService::now() const {
+    return static_cast<std::int64_t>(std::time(nullptr));
+}
+
+std::vector<std::string> AuthService::roles_of(core::Session& session,
+                                               const std::string& user) const {
+    core::DocumentService docs(m_meta, m_db);
+    Json doc;
+    try {
+        doc = docs.get(session, std::string(core::k_user_doctype), user);
+    } catch (const Error& e) {
+        if (e.kind() == ErrorKind::not_found) {
+            throw Error(ErrorKind::unauthenticated, "the user of these credentials does not exist");
+        }
+        throw;
+    }
+    if (!doc.value("enabled", false)) {
+        throw Error(ErrorKind::unauthenticated, "the user of these credentials is disabled");
+    }
+    std::vector<std::string> roles;
+    for (const auto& row : doc.value("roles", Json::array())) {
+        if (row.contains("role") && row["role"].is_string()) {
+            roles.push_back(row["role"].get<std::string>());
+        }
+    }
+    return roles;
+}
+
+TokenPair AuthService::issue(const std::string& user, const std::vector<std::string>& roles,
+                             const std::string& session_id, bool with_refresh) const {
+    std::int64_t t = now();
+    Json access = Json::object();
+    access["sub"] = user;
+    access["roles"] = roles;
+    access["sid"] = session_id;
+    access["typ"] = "access";
+    access["iat"] = t;
+    access["exp"] = t + m_options.access_ttl_s;
+    TokenPair pair;
+    pair.access_token = jwt_sign(access, m_options.secret);
+    pair.expires_in = m_options.access_ttl_s;
+    if (with_refresh) {
+        Json refresh = Json::object();
+        refresh["sub"] = user;
+        refresh["sid"] = session_id;
+        refresh["typ"] = "refresh";
+        refresh["iat"] = t;
+        refresh["exp"] = t + m_options.refresh_ttl_s;
+        pair.refresh_token = jwt_sign(refresh, m_options.secret);
+    }
+    return pair;
+}
+
+TokenPair AuthService::login(const std::string& login, const std::string& password,
+                             const std::string& client) {
+    if (login.empty() || password.empty()) {
+        throw Error(ErrorKind::validation, "email and password are required",
+                    Json{{"fields", Json::array({"email", "password"})}});
+    }
+    // Both limits count every attempt; a success clears the account's count only, so one
+    // address cannot guess many accounts' passwords quickly either.
+    const std::string account_key = "account:" + login;
+    const std::string client_key = "client:" + client;
+    for (auto* limiter : {&m_per_client, &m_per_account}) {
+        const std::string& key = limiter == &m_per_client ? client_key : account_key;
+        if (!limiter->allow(key)) {
+            long long wait = limiter->retry_after(key);
+            throw Error(ErrorKind::rate_limited,
+                        fmt::format("too many login attempts; try again in {} s", wait),
+                        Json{{"retry_after", wait}});
+        }
+    }
+
+    const core::DocType& user_dt = m_meta.get(core::k_user_doctype);
+    auto session = m_db.session();
+    const auto& dialect = m_db.dialect();
+    auto rs = session->query(fmt::format("SELECT {}, {} FROM {} WHERE {} = {}",
+                                         core::quote_ident("name"), core::quote_ident("password"),
+                                         core::quote_ident(user_dt.table_name()),
+                                         core::quote_ident("name"), dialect.placeholder(1)),
+                             {login});
+    std::string hash;
+    std::string user;
+    if (!rs.empty() && rs.rows[0][1]) {
+        user = rs.rows[0][0].value_or("");
+        hash = *rs.rows[0][1];
+    }
+    bool ok = false;
+    {
+        // The same work whether the user exists or not, so timing does not tell.
+        m_password_slots.acquire();
+        try {
+            static const std::string dummy = core::hash_password("m-timing-equaliser");
+            ok = core::verify_password(password, hash.empty() ? dummy : hash) && !hash.empty();
+        } catch (...) {
+            m_password_slots.release();
+            throw;
+        }
+        m_password_slots.release();
+    }
+    if (!ok) throw Error(ErrorKind::unauthenticated, k_invalid_login);
+    std::vector<std::string> roles;
+    try {
+        roles = roles_of(*session, user);
+    } catch (const Error& e) {
+        if (e.kind() == ErrorKind::unauthenticated) {
+            throw Error(ErrorKind::unauthenticated, k_invalid_login);
+        }
+        throw;
+    }
+    m_per_account.reset(account_key);
+
+    core::DocumentService docs(m_meta, m_db);
+    Json row = Json::object();
+    row["for_user"] = user;
+    row["expires"] = datetime_of(now() + m_options.refresh_ttl_s);
+    row["client"] = client.substr(0, 140);
+    std::string session_id;
+    {
+        core::UnitOfWork uow(*session);
+        Json saved = docs.insert(*session, std::string(core::k_session_doctype), row, user);
+        uow.commit();
+        session_id = saved["id"].get<std::string>();
+    }
+    return issue(user, roles, session_id, true);
+}
+
+TokenPair AuthService::refresh(const std::string& refresh_token) {
+    Json claims = jwt_verify(refresh_token, m_options.secret, now());
+    if (claims.value("typ", "") != "refresh" || !claims.contains("sid") ||
+        !claims["sid"].is_string() || !claims.contains("sub") || !claims["sub"].is_string()) {
+        throw Error(ErrorKind::unauthenticated, "not a refresh token");
+    }
+    const std::string sid = claims["sid"].get<std::string>();
+    const std::string user = claims["sub"].get<std::string>();
+    {
+        std::lock_guard lock(m_mutex);
+        if (m_revoked.count(sid)) throw Error(ErrorKind::unauthenticated, "session ended");
+    }
+    core::DocumentService docs(m_meta, m_db);
+    auto session = m_db.session();
+    Json row;
+    try {
+        row = docs.get(*session, std::string(core::k_session_doctype), sid);
+    } catch (const Error& e) {
+        if (e.kind() == ErrorKind::not_found) {
+            throw Error(ErrorKind::unauthenticated, "session ended");
+        }
+        throw;
+    }
+    if (row.value("revoked", false) || row.value("for_user", "") != user) {
+        throw Error(ErrorKind::unauthenticated, "session ended");
+    }
+    return issue(user, roles_of(*session, user), sid, false);
+}
+
+void AuthService::logout(const std::string& token) {
+    Json claims = jwt_verify(token, m_options.secret, now());
+    if (!claims.contains("sid") || !claims["sid"].is_string()) {
+        throw Error(ErrorKind::unauthenticated, "token has no session");
+    }
+    const std::string sid = claims["sid"].get<std::string>();
+    {
+        std::lock_guard lock(m_mutex);
+        m_revoked.insert(sid);
+    }
+    core::DocumentService docs(m_meta, m_db);
+    in_transaction(m_db, [&](core::Session& s) {
+        try {
+            docs.update(s, std::string(core::k_session_doctype), sid, Json{{"revoked", true}},
+                        claims.value("sub", std::string("Administrator")));
+        } catch (const Error& e) {
+            if (e.kind() != ErrorKind::not_found) throw;
+        }
+    });
+}
+
+core::Principal AuthService::from_access_token(const std::string& token) const {
+    Json claims = jwt_verify(token, m_options.secret, now());
+    if (claims.value("typ", "") != "access") {
+        throw Error(ErrorKind::unauthenticated, "not an access token");
+    }
+    if (!claims.contains("sub") || !claims["sub"].is_string()) {
+        throw Error(ErrorKind::unauthenticated, "token names no user");
+    }
+    if (claims.contains("sid") && claims["sid"].is_string()) {
+        std::lock_guard lock(m_mutex);
+        if (m_revoked.count(claims["sid"].get<std::string>())) {
+            throw Error(ErrorKind::unauthenticated, "session ended");
+        }
+    }
+    core::Principal who;
+    who.user = claims["sub"].get<std::string>();
+    if (claims.contains("roles") && claims["roles"].is_array()) {
+        for (const auto& r : claims["roles"]) {
+            if (r.is_string()) who.roles.push_back(r.get<std::string>());
+        }
+    }
+    return who;
+}
+
+core::Principal AuthService::from_api_key(const std::string& key) {
+    auto dot = key.find('.');
+    if (dot == std::string::npos || dot == 0 || dot + 1 >= key.size()) {
+        throw Error(ErrorKind::unauthenticated, "malformed API key (expected <key_id>.<secret>)");
+    }
+    const std::string key_id = key.substr(0, dot);
+    const std::string given_hash = sha256_hex(key.substr(dot + 1));
+    auto matches = [&](const std::string& stored) {
+        return stored.size() == given_hash.size() &&
+               CRYPTO_memcmp(stored.data(), given_hash.data(), stored.size()) == 0;
+    };
+    auto t = std::chrono::steady_clock::now();
+    {
+        std::lock_guard lock(m_mutex);
+        auto it = m_keys.find(key_id);
+        if (it != m_keys.end() && t - it->second.loaded < k_key_cache_ttl) {
+            if (!matches(it->second.secret_hash)) {
+                throw Error(ErrorKind::unauthenticated, "invalid API key");
+            }
+            return it->second.who;
+        }
+    }
+    const core::DocType& dt = m_meta.get(core::k_api_key_doctype);
+    auto session = m_db.session();
+    auto rs =
+        session->query(fmt::format("SELECT {}, {}, {} FROM {} WHERE {} = {}",
+                                   core::quote_ident("secret_hash"), core::quote_ident("for_user"),
+                                   core::quote_ident("enabled"), core::quote_ident(dt.table_name()),
+                                   core::quote_ident("key_id"), m_db.dialect().placeholder(1)),
+                       {key_id});
+    if (rs.empty() || !rs.rows[0][0] || !rs.rows[0][1] || !truthy(rs.rows[0][2]) ||
+        !matches(*rs.rows[0][0])) {
+        throw Error(ErrorKind::unauthenticated, "invalid API key");
+    }
+    core::Principal who;
+    who.user = *rs.rows[0][1];
+    who.roles = roles_of(*session, who.user);
+    std::lock_guard lock(m_mutex);
+    if (m_keys.size() > 10000) m_keys.clear();
+    m_keys[key_id] = CachedKey{*rs.rows[0][0], who, t};
+    return who;
+}
+
+std::string AuthService::create_api_key(core::Database& db, core::Session& session,
+                                        const core::MetaRegistry& meta, const std::string& user,
+                                        const std::string& label) {
+    // Only the hash of the secret is stored; the key id is public (it names the row).
+    std::string key_id = "mk_" + random_token(9);
+    std::string secret = random_token(32);
+    core::DocumentService docs(meta, db);
+    Json row = Json::object();
+    row["for_user"] = user;
+    row["key_id"] = key_id;
+    row["secret_hash"] = sha256_hex(secret);
+    row["label"] = label;
+    docs.insert(session, std::string(core::k_api_key_doctype), row, user);
+    return key_id + "." + secret;
+}
+
+} // namespace m::server

@@ -1,0 +1,1107 @@
+// The connection model of `m serve` on cpp-httplib 0.11.4 (design "c2" of
+// shared/HTTPLIB-CONNECTION-NOTES.md). The library keeps its accept loop, request parsing, routing
+// and response writing; we replace what it does with a socket between requests:
+//
+//   accept thread  process_and_close_socket(fd) only registers fd in one epoll set (EPOLLONESHOT),
+//                  or evicts the longest-idle keep-alive connection / answers 503 at the cap.
+//   workers        block in epoll_wait(maxevents = 1) on that set; the winner runs the library's
+//                  process_request() on a buffered Stream of ours, then re-arms (keep-alive) or
+//                  closes the socket. An idle connection holds no thread.
+//   event hub      one thread with its own epoll owns every hijacked event stream: it writes what
+//                  publish() renders, pings, notices disconnects, drops clients that fall behind,
+//                  and on its 1 s tick also sweeps idle keep-alive connections.
+//
+// This relies on two 0.11.x internals (notes, pitfall 9): the private virtual
+// process_and_close_socket() and the protected process_request(). An upgrade of cpp-httplib
+// changes process_request's parameters, which fails to compile here rather than silently.
+#include "m/server/http_server.hpp"
+
+#include "m/core/error.hpp"
+#include "m/core/interrupt.hpp"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <string_view>
+#include <system_error>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+namespace m::server {
+
+namespace {
+
+constexpr int k_listen_backlog = 4096;              // the .so hard-codes 5 (notes, pitfall 1)
+constexpr std::size_t k_keep_alive_max = 100000;    // requests per connection (default 5)
+constexpr std::size_t k_read_buffer = 16 * 1024;    // per worker
+constexpr std::size_t k_write_hold_max = 64 * 1024; // a held write larger than this goes out now
+constexpr int64_t k_tick_ms = 1000;                 // keep-alive sweep and ping resolution
+constexpr int64_t k_linger_ms = 2000;               // a rejected socket is drained this long
+constexpr std::size_t k_linger_max_sockets = 1024;  // beyond: close rejected sockets at once
+constexpr std::size_t k_linger_max_bytes = 64 * 1024;
+constexpr int k_hub_events = 64;
+
+constexpr std::string_view k_unavailable_body =
+    R"({"error":"Unavailable","message":"server at connection limit"})";
+constexpr std::string_view k_ping = ": ping\n\n";
+constexpr std::string_view k_last_chunk = "0\r\n\r\n";
+
+int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+// The answer at the connection cap, written straight to the socket (no request is read).
+const std::string& unavailable_response() {
+    static const std::string response =
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+        "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
+        std::to_string(k_unavailable_body.size()) + "\r\n\r\n" + std::string(k_unavailable_body);
+    return response;
+}
+
+void log_error(const char* where, const char* what) {
+    std::fprintf(stderr, "m serve: %s: %s\n", where, what);
+}
+
+// Our threads never take process signals, so the serve command's signal handling (a handler or a
+// watching thread) sees them and none of our blocking calls is interrupted.
+void block_signals_in_this_thread() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGQUIT);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+std::string frame_chunk(std::string_view data) {
+    char head[24];
+    const int n = std::snprintf(head, sizeof head, "%zx\r\n", data.size());
+    std::string out;
+    out.reserve(static_cast<std::size_t>(n) + data.size() + 2);
+    out.append(head, static_cast<std::size_t>(n));
+    out.append(data);
+    out.append("\r\n");
+    return out;
+}
+
+// Writes both parts completely on a blocking socket; SO_SNDTIMEO (the write timeout, set by the
+// library's accept loop) bounds every wait. One sendmsg() for headers + body in the common case.
+bool send_all(int fd, std::string_view first, std::string_view second = {}) {
+    iovec iov[2];
+    std::size_t count = 0;
+    for (std::string_view part : {first, second}) {
+        if (part.empty()) continue;
+        iov[count].iov_base = const_cast<char*>(part.data());
+        iov[count].iov_len = part.size();
+        ++count;
+    }
+    std::size_t index = 0;
+    while (index < count) {
+        msghdr msg{};
+        msg.msg_iov = iov + index;
+        msg.msg_iovlen = count - index;
+        const ssize_t n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return false;
+        }
+        auto sent = static_cast<std::size_t>(n);
+        while (index < count && sent >= iov[index].iov_len) sent -= iov[index++].iov_len;
+        if (index < count) {
+            iov[index].iov_base = static_cast<char*>(iov[index].iov_base) + sent;
+            iov[index].iov_len -= sent;
+        }
+    }
+    return true;
+}
+
+// A non-blocking send; returns the bytes written (0 when the socket buffer is full) or -1 when
+// the peer is gone.
+ssize_t send_some(int fd, std::string_view data) {
+    for (;;) {
+        const ssize_t n = ::send(fd, data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n >= 0) return n;
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+        return -1;
+    }
+}
+
+void socket_address(int fd, bool peer, std::string& ip, int& port) {
+    sockaddr_storage addr{};
+    socklen_t len = sizeof addr;
+    auto* sa = reinterpret_cast<sockaddr*>(&addr);
+    if ((peer ? ::getpeername(fd, sa, &len) : ::getsockname(fd, sa, &len)) != 0) return;
+    char host[NI_MAXHOST];
+    if (::getnameinfo(sa, len, host, sizeof host, nullptr, 0, NI_NUMERICHOST) == 0) ip = host;
+    if (addr.ss_family == AF_INET) {
+        port = ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+    } else if (addr.ss_family == AF_INET6) {
+        port = ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
+    }
+}
+
+void raise_fd_limit() {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit); // best effort: the cap still answers 503 when it fails
+}
+
+// What open_stream()'s content provider leaves for the worker that runs it: the library has
+// written the status line and headers into our stream and stops there; the worker then hands
+// the socket to the hub.
+struct Hijack {
+    bool requested = false;
+    std::string initial;
+    std::shared_ptr<void> state;
+};
+thread_local Hijack t_hijack;
+
+// One keep-alive connection between the accept thread and the workers. Exactly one thread owns
+// it at a time: a worker while `active`; while `parked` whoever wins the compare-exchange on
+// `state` (a worker woken by epoll, or the sweep/eviction that marks it `closing` and shuts the
+// socket down, which wakes a worker to free it).
+enum ConnState : int { k_active, k_parked, k_closing };
+
+struct Conn {
+    explicit Conn(int socket) : fd(socket) {}
+    const int fd;
+    std::atomic<int> state{k_parked};
+    std::atomic<int64_t> idle_since_ms{0};
+    std::atomic<std::size_t> served{0};
+    // Filled once by the worker serving the first request (handed over through `state`).
+    bool addresses_known = false;
+    std::string remote_ip, local_ip;
+    int remote_port = -1, local_port = -1;
+};
+
+// Per-worker buffers: a read buffer that a connection's pipelined requests are parsed from, and
+// the held write.
+struct WorkerBuffers {
+    std::vector<char> in = std::vector<char>(k_read_buffer);
+    std::size_t in_begin = 0;
+    std::size_t in_end = 0;
+    std::string out;
+
+    bool has_unread() const { return in_begin < in_end; }
+    void reset() {
+        in_begin = in_end = 0;
+        out.clear();
+    }
+};
+
+// httplib::Stream over a connection, used for one request. Reads are buffered (the library's
+// line reader asks for one byte at a time); the first write of a response (the status line and
+// headers) is held and leaves with the next write (the body) in one send(), or at flush(). A
+// read flushes what is held first, so `Expect: 100-continue` works. Waiting for data is
+// abandoned when the server stops, so a half-sent request cannot hold up stop().
+class BufferedStream final : public httplib::Stream {
+public:
+    BufferedStream(Conn& conn, WorkerBuffers& buffers, int stop_fd, int read_timeout_ms)
+        : m_conn(conn), m_buffers(buffers), m_stop_fd(stop_fd), m_read_timeout_ms(read_timeout_ms) {
+    }
+
+    bool is_readable() const override { return m_buffers.has_unread() || wait_readable(); }
+    bool is_writable() const override { return m_ok; }
+
+    ssize_t read(char* ptr, size_t size) override {
+        if (!m_buffers.out.empty() && !flush()) return -1;
+        m_hold = true; // what we write next starts a response (or a 100 Continue)
+        if (m_buffers.has_unread()) return take_buffered(ptr, size);
+        m_buffers.in_begin = m_buffers.in_end = 0;
+        const bool direct = size >= m_buffers.in.size(); // large body reads skip the copy
+        for (;;) {
+            const ssize_t n = ::recv(m_conn.fd, direct ? ptr : m_buffers.in.data(),
+                                     direct ? size : m_buffers.in.size(), MSG_DONTWAIT);
+            if (n >= 0) {
+                if (direct || n == 0) return n;
+                m_buffers.in_end = static_cast<std::size_t>(n);
+                return take_buffered(ptr, size);
+            }
+            if (errno == EINTR) continue;
+            if ((errno != EAGAIN && errno != EWOULDBLOCK) || !wait_readable()) return -1;
+        }
+    }
+
+    ssize_t write(const char* ptr, size_t size) override {
+        if (!m_ok) return -1;
+        if (m_hold && m_buffers.out.size() + size <= k_write_hold_max) {
+            m_hold = false;
+            m_buffers.out.append(ptr, size);
+            return static_cast<ssize_t>(size);
+        }
+        m_hold = false;
+        m_ok = send_all(m_conn.fd, m_buffers.out, std::string_view(ptr, size));
+        m_buffers.out.clear();
+        return m_ok ? static_cast<ssize_t>(size) : -1;
+    }
+
+    void get_remote_ip_and_port(std::string& ip, int& port) const override {
+        load_addresses();
+        ip = m_conn.remote_ip;
+        port = m_conn.remote_port;
+    }
+    void get_local_ip_and_port(std::string& ip, int& port) const override {
+        load_addresses();
+        ip = m_conn.local_ip;
+        port = m_conn.local_port;
+    }
+    socket_t socket() const override { return m_conn.fd; }
+
+    /// Sends what is held. False when the connection failed.
+    bool flush() {
+        if (m_ok && !m_buffers.out.empty()) m_ok = send_all(m_conn.fd, m_buffers.out);
+        m_buffers.out.clear();
+        return m_ok;
+    }
+
+    /// What is held and not sent yet (handed to the hub with a hijacked stream).
+    std::string take_unsent() { return std::exchange(m_buffers.out, std::string()); }
+
+private:
+    ssize_t take_buffered(char* ptr, size_t size) {
+        const std::size_t n = std::min(size, m_buffers.in_end - m_buffers.in_begin);
+        std::memcpy(ptr, m_buffers.in.data() + m_buffers.in_begin, n);
+        m_buffers.in_begin += n;
+        return static_cast<ssize_t>(n);
+    }
+
+    bool wait_readable() const {
+        pollfd fds[2] = {{m_conn.fd, POLLIN, 0}, {m_stop_fd, POLLIN, 0}};
+        for (;;) {
+            const int n = ::poll(fds, 2, m_read_timeout_ms);
+            if (n < 0 && errno == EINTR) continue;
+            return n > 0 && fds[1].revents == 0 && fds[0].revents != 0;
+        }
+    }
+
+    void load_addresses() const {
+        if (m_conn.addresses_known) return;
+        socket_address(m_conn.fd, true, m_conn.remote_ip, m_conn.remote_port);
+        socket_address(m_conn.fd, false, m_conn.local_ip, m_conn.local_port);
+        m_conn.addresses_known = true;
+    }
+
+    Conn& m_conn;
+    WorkerBuffers& m_buffers;
+    int m_stop_fd;
+    int m_read_timeout_ms;
+    bool m_hold = true;
+    bool m_ok = true;
+};
+
+// The event hub: one thread, its own epoll set, every hijacked stream. Everything a stream owns
+// is touched under m_mutex (publish() from any thread, the hub thread, adopt() from workers);
+// epoll events carry a never-reused id, so an event for a stream closed meanwhile finds nothing.
+// It also drains and closes the sockets answered 503 (closing them with unread input would
+// reset the connection before the client has read the answer).
+class EventHub {
+public:
+    EventHub(const HttpOptions& options, std::atomic<std::size_t>& open_sockets)
+        : m_options(options), m_open_sockets(open_sockets) {
+        m_epoll = ::epoll_create1(EPOLL_CLOEXEC);
+        m_wake = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (m_epoll < 0 || m_wake < 0) {
+            throw core::Error(core::ErrorKind::internal,
+                              std::string("event hub: ") + std::strerror(errno));
+        }
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.u64 = 0;
+        ::epoll_ctl(m_epoll, EPOLL_CTL_ADD, m_wake, &ev);
+    }
+
+    ~EventHub() {
+        stop();
+        ::close(m_epoll);
+        ::close(m_wake);
+    }
+    EventHub(const EventHub&) = delete;
+    EventHub& operator=(const EventHub&) = delete;
+
+    /// `on_tick` runs on the hub thread about once a second (the keep-alive sweep).
+    void start(std::function<void()> on_tick) {
+        std::lock_guard lock(m_mutex);
+        m_on_tick = std::move(on_tick);
+        m_running = true;
+        m_thread = std::thread([this] { run(); });
+    }
+
+    /// Joins the hub thread, ends every stream with the last chunk and closes it.
+    void stop() {
+        {
+            std::lock_guard lock(m_mutex);
+            if (!m_running) return;
+            m_running = false;
+        }
+        ::eventfd_write(m_wake, 1);
+        if (m_thread.joinable()) m_thread.join();
+        std::vector<std::shared_ptr<void>> released;
+        std::lock_guard lock(m_mutex);
+        for (auto& [id, client] : m_clients) {
+            if (client.stream) {
+                client.pending.append(k_last_chunk);
+                send_some(client.fd, client.pending); // best effort: the socket closes anyway
+                released.push_back(std::move(client.state));
+                --m_streams;
+                --m_open_sockets;
+            }
+            ::close(client.fd);
+        }
+        m_clients.clear();
+        m_lingering = 0;
+    }
+
+    /// Takes over `fd` as a stream: writes `head` (headers not sent yet + the first chunk) and
+    /// keeps `state` for publish(). Never throws: on failure the socket is closed.
+    void adopt(int fd, std::string head, std::shared_ptr<void> state) noexcept {
+        std::vector<std::shared_ptr<void>> released; // destroyed after the lock is released
+        std::lock_guard lock(m_mutex);
+        if (!m_running) {
+            ::close(fd);
+            --m_open_sockets;
+            return;
+        }
+        const uint64_t id = m_next_id++;
+        try {
+            auto it = m_clients.try_emplace(id).first;
+            it->second.fd = fd;
+            it->second.stream = true;
+            it->second.state = std::move(state);
+            ++m_streams;
+            epoll_event ev{};
+            ev.events = EPOLLIN | EPOLLRDHUP;
+            ev.data.u64 = id;
+            if (::epoll_ctl(m_epoll, EPOLL_CTL_ADD, fd, &ev) != 0 || !write(id, it->second, head)) {
+                close_client(it, released);
+            }
+        } catch (const std::exception& e) {
+            log_error("event stream", e.what());
+            auto it = m_clients.find(id);
+            if (it != m_clients.end()) {
+                close_client(it, released);
+            } else {
+                ::close(fd);
+                --m_open_sockets;
+            }
+        }
+    }
+
+    /// Drains `fd` (already answered and shut down for writing) until the client closes it or
+    /// k_linger_ms passes, then closes it. Not counted as an open connection.
+    void linger(int fd) noexcept {
+        std::lock_guard lock(m_mutex);
+        try {
+            if (!m_running || m_lingering >= k_linger_max_sockets) {
+                ::close(fd);
+                return;
+            }
+            const uint64_t id = m_next_id++;
+            auto& client = m_clients[id];
+            client.fd = fd;
+            client.deadline_ms = now_ms() + k_linger_ms;
+            ++m_lingering;
+            epoll_event ev{};
+            ev.events = EPOLLIN | EPOLLRDHUP;
+            ev.data.u64 = id;
+            if (::epoll_ctl(m_epoll, EPOLL_CTL_ADD, fd, &ev) != 0) {
+                std::vector<std::shared_ptr<void>> none;
+                close_client(m_clients.find(id), none);
+            }
+        } catch (const std::exception& e) {
+            log_error("closing a rejected connection", e.what());
+            ::close(fd);
+        }
+    }
+
+    void publish(const std::function<std::string(void* state)>& render) {
+        std::vector<std::shared_ptr<void>> released; // destroyed after the lock is released
+        std::lock_guard lock(m_mutex);
+        for (auto it = m_clients.begin(); it != m_clients.end();) {
+            Client& client = it->second;
+            if (!client.stream) {
+                ++it;
+                continue;
+            }
+            const std::string event = render(client.state.get());
+            if (!event.empty() && !write(it->first, client, frame_chunk(event))) {
+                it = close_client(it, released);
+            } else {
+                ++it;
+            }
+        }
+    }
+
+    std::size_t streams() const { return m_streams.load(); }
+
+private:
+    struct Client {
+        int fd = -1;
+        bool stream = false;         ///< else a rejected socket being drained
+        std::string pending;         ///< stream bytes the socket did not take yet
+        std::shared_ptr<void> state; ///< the stream's, handed to render
+        int64_t deadline_ms = 0;     ///< lingering sockets: close at
+        std::size_t drained = 0;     ///< lingering sockets: bytes read
+    };
+    using Clients = std::unordered_map<uint64_t, Client>;
+
+    // Queues `data` behind what is pending or sends what the socket takes, arming EPOLLOUT for
+    // the rest. False when the client is gone or too far behind (the caller drops it).
+    bool write(uint64_t id, Client& client, std::string_view data) {
+        if (data.empty()) return true;
+        if (!client.pending.empty()) {
+            if (client.pending.size() + data.size() > m_options.stream_max_pending) return false;
+            client.pending.append(data);
+            return true;
+        }
+        const ssize_t n = send_some(client.fd, data);
+        if (n < 0) return false;
+        const auto rest = data.substr(static_cast<std::size_t>(n));
+        if (rest.empty()) return true;
+        if (rest.size() > m_options.stream_max_pending) return false;
+        client.pending.assign(rest);
+        return watch(id, client, EPOLLIN | EPOLLRDHUP | EPOLLOUT);
+    }
+
+    bool watch(uint64_t id, Client& client, uint32_t events) {
+        epoll_event ev{};
+        ev.events = events;
+        ev.data.u64 = id;
+        return ::epoll_ctl(m_epoll, EPOLL_CTL_MOD, client.fd, &ev) == 0;
+    }
+
+    Clients::iterator close_client(Clients::iterator it,
+                                   std::vector<std::shared_ptr<void>>& released) {
+        Client& client = it->second;
+        ::close(client.fd); // also removes it from the epoll set
+        if (client.stream) {
+            released.push_back(std::move(client.state));
+            --m_streams;
+            --m_open_sockets;
+        } else {
+            --m_lingering;
+        }
+        return m_clients.erase(it);
+    }
+
+    void on_event(Clients::iterator it, uint32_t events,
+                  std::vector<std::shared_ptr<void>>& released) {
+        Client& client = it->second;
+        const uint32_t gone = EPOLLERR | EPOLLHUP | (client.stream ? uint32_t{EPOLLRDHUP} : 0u);
+        if (events & gone) {
+            close_client(it, released);
+            return;
+        }
+        if (events & (EPOLLIN | EPOLLRDHUP)) {
+            // A stream client has nothing more to say; a rejected one may still be sending its
+            // request. Either way: read and discard, close at end of input.
+            char scratch[4096];
+            for (;;) {
+                const ssize_t n = ::recv(client.fd, scratch, sizeof scratch, MSG_DONTWAIT);
+                if (n > 0) {
+                    client.drained += static_cast<std::size_t>(n);
+                    if (!client.stream && client.drained > k_linger_max_bytes) break;
+                    continue;
+                }
+                if (n < 0 && errno == EINTR) continue;
+                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return on_writable(it);
+                break; // end of input or an error
+            }
+            close_client(it, released);
+            return;
+        }
+        on_writable(it);
+    }
+
+    void on_writable(Clients::iterator it) {
+        Client& client = it->second;
+        if (!client.stream || client.pending.empty()) return;
+        const ssize_t n = send_some(client.fd, client.pending);
+        if (n < 0) return; // EPOLLERR/EPOLLHUP follows and closes it
+        client.pending.erase(0, static_cast<std::size_t>(n));
+        if (client.pending.empty()) watch(it->first, client, EPOLLIN | EPOLLRDHUP);
+    }
+
+    void on_tick(int64_t now, bool ping, std::vector<std::shared_ptr<void>>& released) {
+        for (auto it = m_clients.begin(); it != m_clients.end();) {
+            Client& client = it->second;
+            if (!client.stream && now >= client.deadline_ms) {
+                it = close_client(it, released);
+            } else if (client.stream && ping && client.pending.empty() &&
+                       !write(it->first, client, frame_chunk(k_ping))) {
+                it = close_client(it, released);
+            } else {
+                ++it;
+            }
+        }
+    }
+
+    void run() {
+        block_signals_in_this_thread();
+        const int64_t ping_ms = int64_t{m_options.stream_ping_s} * 1000;
+        int64_t next_tick = now_ms() + k_tick_ms;
+        int64_t next_ping = now_ms() + ping_ms;
+        epoll_event events[k_hub_events];
+        for (;;) {
+            const int timeout = static_cast<int>(std::max<int64_t>(0, next_tick - now_ms()));
+            const int n = ::epoll_wait(m_epoll, events, k_hub_events, timeout);
+            if (n < 0 && errno != EINTR) {
+                log_error("event hub", std::strerror(errno));
+                return;
+            }
+            std::vector<std::shared_ptr<void>> released;
+            const int64_t now = now_ms();
+            const bool tick = now >= next_tick;
+            const bool ping = tick && ping_ms > 0 && now >= next_ping;
+            std::function<void()> sweep;
+            {
+                std::lock_guard lock(m_mutex);
+                if (!m_running) return;
+                for (int i = 0; i < n; ++i) {
+                    const uint64_t id = events[i].data.u64;
+                    if (id == 0) {
+                        eventfd_t value;
+                        ::eventfd_read(m_wake, &value);
+                        continue;
+                    }
+                    auto it = m_clients.find(id);
+                    if (it != m_clients.end()) on_event(it, events[i].events, released);
+                }
+                if (tick) {
+                    on_tick(now, ping, released);
+                    sweep = m_on_tick;
+                }
+            }
+            if (tick) {
+                next_tick = now + k_tick_ms;
+                if (ping) next_ping = now + ping_ms;
+                if (sweep) sweep();
+            }
+        }
+    }
+
+    const HttpOptions& m_options;
+    std::atomic<std::size_t>& m_open_sockets;
+    int m_epoll = -1;
+    int m_wake = -1;
+    std::thread m_thread;
+    std::function<void()> m_on_tick;
+
+    mutable std::mutex m_mutex;
+    bool m_running = false;
+    Clients m_clients;
+    uint64_t m_next_id = 1; // 0 is the wake-up eventfd
+    std::size_t m_lingering = 0;
+    std::atomic<std::size_t> m_streams{0};
+};
+
+// What the library's hooks (below) call back into: HttpServer::Impl.
+class Transport {
+public:
+    /// Registers an accepted socket (accept thread). Never throws.
+    virtual bool admit(int fd) noexcept = 0;
+    /// The accept loop has ended: finish in-flight requests, close every socket.
+    virtual void shutdown_transport() = 0;
+
+protected:
+    ~Transport() = default;
+};
+
+// The library's Server with our connection handling; everything else (parsing, routing, writing
+// responses, handlers) is httplib's own.
+class TransportServer final : public httplib::Server {
+public:
+    explicit TransportServer(Transport& transport) : m_transport(transport) {}
+
+    bool serve_request(httplib::Stream& stream, bool close_connection, bool& connection_closed) {
+        return process_request(stream, close_connection, connection_closed, nullptr);
+    }
+    int listener() const { return svr_sock_; }
+    int take_listener() { return svr_sock_.exchange(INVALID_SOCKET); }
+    void forget_listener() { svr_sock_ = INVALID_SOCKET; }
+
+private:
+    // Runs on the accept thread (our TaskQueue runs jobs inline): registers, never serves.
+    bool process_and_close_socket(socket_t sock) override { return m_transport.admit(sock); }
+
+    Transport& m_transport;
+};
+
+// The library calls enqueue() from its accept loop; the job is process_and_close_socket(fd),
+// which only registers the socket, so running it inline never blocks accepting. shutdown() is
+// called once the accept loop has ended.
+class InlineTaskQueue final : public httplib::TaskQueue {
+public:
+    explicit InlineTaskQueue(Transport& transport) : m_transport(transport) {}
+    void enqueue(std::function<void()> fn) override { fn(); }
+    void shutdown() override { m_transport.shutdown_transport(); }
+
+private:
+    Transport& m_transport;
+};
+
+} // namespace
+
+struct HttpServer::Impl final : Transport {
+    explicit Impl(HttpOptions opts);
+    ~Impl();
+    Impl(const Impl&) = delete;
+    Impl& operator=(const Impl&) = delete;
+
+    void bind();
+    void listen();
+    void stop();
+    void shutdown_transport() override;
+
+    bool admit(int fd) noexcept override;
+    bool evict_longest_idle();
+    void reject(int fd) noexcept;
+    void worker_loop() noexcept;
+    void serve(Conn* conn, WorkerBuffers& buffers);
+    void park(Conn* conn);
+    void close_conn(Conn* conn);
+    void sweep_idle();
+
+    HttpOptions options;
+    std::atomic<std::size_t> open_sockets{0};
+    std::atomic<std::size_t> rejected{0};
+    std::atomic<bool> stopping{false};
+    TransportServer server;
+    EventHub hub;
+    int epoll_fd = -1;
+    int stop_fd = -1; // level-triggered in epoll_fd: once written, wakes every worker
+    int bound_port = -1;
+    std::atomic<int> stopped_listener{-1}; // shut down by stop(), closed once accept has ended
+
+    std::mutex conns_mutex;
+    std::unordered_set<Conn*> conns; // idle and active keep-alive connections (not streams)
+
+    std::vector<std::thread> workers;
+    std::mutex run_mutex;
+    std::condition_variable run_cv;
+    bool listening = false;
+    bool transport_up = false;
+};
+
+HttpServer::Impl::Impl(HttpOptions opts)
+    : options(std::move(opts)), server(*this), hub(options, open_sockets) {
+    options.workers = std::max(1, options.workers);
+    options.keep_alive_timeout_s = std::max(1, options.keep_alive_timeout_s);
+    options.read_timeout_s = std::max(1, options.read_timeout_s);
+    options.write_timeout_s = std::max(1, options.write_timeout_s);
+    options.max_connections = std::max<std::size_t>(1, options.max_connections);
+
+    epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
+    stop_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (epoll_fd < 0 || stop_fd < 0) {
+        throw core::Error(core::ErrorKind::internal,
+                          std::string("http server: ") + std::strerror(errno));
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = nullptr;
+    ::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, stop_fd, &ev);
+
+    // SO_REUSEADDR instead of the default SO_REUSEPORT: a second server on the port must fail,
+    // not silently take half the requests (notes, pitfall 2).
+    server.set_socket_options([](socket_t s) {
+        int yes = 1;
+        ::setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    });
+    server.set_tcp_nodelay(true);
+    server.set_keep_alive_max_count(k_keep_alive_max);
+    server.set_keep_alive_timeout(options.keep_alive_timeout_s);
+    server.set_read_timeout(options.read_timeout_s, 0);
+    server.set_write_timeout(options.write_timeout_s, 0);
+    server.set_payload_max_length(options.max_body);
+    server.new_task_queue = [this] { return new InlineTaskQueue(*this); };
+}
+
+HttpServer::Impl::~Impl() {
+    stop();
+    {
+        std::unique_lock lock(run_mutex);
+        run_cv.wait(lock, [this] { return !listening; });
+    }
+    shutdown_transport();
+    if (const int fd = stopped_listener.exchange(-1); fd >= 0) ::close(fd);
+    if (const int fd = server.take_listener(); fd != INVALID_SOCKET) ::close(fd);
+    ::close(epoll_fd);
+    ::close(stop_fd);
+}
+
+void HttpServer::Impl::bind() {
+    if (server.listener() != INVALID_SOCKET) return;
+    raise_fd_limit();
+    const std::string where = options.host + ":" + std::to_string(options.port);
+    errno = 0;
+    if (!server.bind_to_port(options.host, options.port)) {
+        const int error = errno;
+        throw core::Error(core::ErrorKind::unavailable,
+                          "cannot listen on " + where + ": " +
+                              (error != 0 ? std::strerror(error) : "cannot bind the address"));
+    }
+    const int fd = server.listener();
+    // The library listened with a backlog of 5; a burst of connects would overflow it.
+    if (::listen(fd, k_listen_backlog) != 0) {
+        const int error = errno;
+        ::close(server.take_listener());
+        throw core::Error(core::ErrorKind::unavailable,
+                          "cannot listen on " + where + ": " + std::strerror(error));
+    }
+    sockaddr_storage addr{};
+    socklen_t len = sizeof addr;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    bound_port = addr.ss_family == AF_INET6
+                     ? ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port)
+                     : ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+}
+
+void HttpServer::Impl::listen() {
+    if (stopping.load()) return; // stop() came first
+    bind();
+    {
+        std::lock_guard lock(run_mutex);
+        if (listening) {
+            throw core::Error(core::ErrorKind::internal, "http server: listen() is running");
+        }
+        listening = true;
+        transport_up = true;
+    }
+    struct Done {
+        Impl& impl;
+        ~Done() {
+            std::lock_guard lock(impl.run_mutex);
+            impl.listening = false;
+            impl.run_cv.notify_all();
+        }
+    } done{*this};
+
+    bool accepted_until_stop = true;
+    if (!stopping.load()) {
+        try {
+            hub.start([this] { sweep_idle(); });
+            for (int i = 0; i < options.workers; ++i) {
+                workers.emplace_back([this] { worker_loop(); });
+            }
+        } catch (const std::system_error& e) { // no thread could be started
+            stop();
+            shutdown_transport();
+            throw core::Error(core::ErrorKind::internal, std::string("http server: ") + e.what());
+        }
+        // Runs the accept loop until stop(); the library then calls our queue's shutdown().
+        server.listen_after_bind();
+        accepted_until_stop = stopping.load();
+    }
+    shutdown_transport();
+    if (const int fd = stopped_listener.exchange(-1); fd >= 0) ::close(fd);
+    if (!accepted_until_stop) {
+        // The library ends its accept loop on an accept() error and closes the socket itself
+        // (EINTR included: a signal delivered to this thread).
+        server.forget_listener();
+        if (!core::interrupted()) {
+            throw core::Error(core::ErrorKind::unavailable,
+                              "accepting connections on " + options.host + ":" +
+                                  std::to_string(bound_port) + " failed");
+        }
+    }
+}
+
+void HttpServer::Impl::stop() {
+    stopping.store(true);
+    ::eventfd_write(stop_fd, 1);
+    // Like httplib's stop(), without its is_running() check (so it also works before listen()
+    // got going) and without closing the socket under the accept loop: shutdown() wakes accept(),
+    // the socket is closed after the loop has ended.
+    if (const int fd = server.take_listener(); fd != INVALID_SOCKET) {
+        ::shutdown(fd, SHUT_RDWR);
+        stopped_listener.store(fd);
+    }
+}
+
+// Called by the library once its accept loop has ended (our TaskQueue's shutdown()), and again
+// by listen() and the destructor: in-flight requests finish, then every socket is closed.
+void HttpServer::Impl::shutdown_transport() {
+    {
+        std::lock_guard lock(run_mutex);
+        if (!transport_up) return;
+        transport_up = false;
+    }
+    stopping.store(true);
+    ::eventfd_write(stop_fd, 1);
+    for (auto& worker : workers) worker.join();
+    workers.clear();
+    hub.stop();
+    std::lock_guard lock(conns_mutex);
+    for (Conn* conn : conns) {
+        ::close(conn->fd);
+        --open_sockets;
+        delete conn;
+    }
+    conns.clear();
+}
+
+bool HttpServer::Impl::admit(int fd) noexcept {
+    try {
+        if (stopping.load()) {
+            ::close(fd);
+            return false;
+        }
+        if (open_sockets.load() >= options.max_connections && !evict_longest_idle()) {
+            reject(fd);
+            return false;
+        }
+        int yes = 1;
+        ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
+        auto* conn = new Conn(fd);
+        conn->idle_since_ms.store(now_ms());
+        {
+            std::lock_guard lock(conns_mutex);
+            conns.insert(conn);
+        }
+        ++open_sockets;
+        epoll_event ev{};
+        ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
+        ev.data.ptr = conn;
+        if (::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+            close_conn(conn);
+            return false;
+        }
+        return true;
+    } catch (const std::exception& e) {
+        log_error("accepting a connection", e.what());
+        ::close(fd);
+        return false;
+    }
+}
+
+// At the cap: the keep-alive connection idle the longest (and that has served a request, so a
+// client that just connected is not thrown out before it spoke) is shut down; the worker woken by
+// that frees it.
+bool HttpServer::Impl::evict_longest_idle() {
+    std::lock_guard lock(conns_mutex);
+    Conn* oldest = nullptr;
+    for (Conn* conn : conns) {
+        if (conn->state.load() != k_parked || conn->served.load() == 0) continue;
+        if (!oldest || conn->idle_since_ms.load() < oldest->idle_since_ms.load()) oldest = conn;
+    }
+    int expected = k_parked;
+    if (!oldest || !oldest->state.compare_exchange_strong(expected, k_closing)) return false;
+    ::shutdown(oldest->fd, SHUT_RDWR);
+    return true;
+}
+
+void HttpServer::Impl::reject(int fd) noexcept {
+    ++rejected;
+    if (send_some(fd, unavailable_response()) < 0) {
+        ::close(fd);
+        return;
+    }
+    ::shutdown(fd, SHUT_WR);
+    hub.linger(fd);
+}
+
+void HttpServer::Impl::worker_loop() noexcept {
+    block_signals_in_this_thread();
+    WorkerBuffers buffers;
+    for (;;) {
+        epoll_event ev{};
+        const int n = ::epoll_wait(epoll_fd, &ev, 1, -1);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            log_error("worker", std::strerror(errno));
+            return;
+        }
+        // The stop eventfd (level-triggered, so every worker sees it) or a connection that
+        // became readable as we stop: shutdown_transport() closes what is left.
+        if (n == 0) continue;
+        if (ev.data.ptr == nullptr || stopping.load()) return;
+        auto* conn = static_cast<Conn*>(ev.data.ptr);
+        int expected = k_parked;
+        if (!conn->state.compare_exchange_strong(expected, k_active)) {
+            close_conn(conn); // swept or evicted meanwhile
+            continue;
+        }
+        try {
+            serve(conn, buffers);
+        } catch (const std::exception& e) {
+            // Only an allocation failure gets here (serve() catches what the library throws).
+            log_error("worker", e.what());
+            close_conn(conn);
+        }
+    }
+}
+
+// Serves the requests waiting on `conn` (several when they were pipelined), then parks it,
+// closes it or hands it to the hub.
+void HttpServer::Impl::serve(Conn* conn, WorkerBuffers& buffers) {
+    buffers.reset();
+    const int read_timeout_ms = options.read_timeout_s * 1000;
+    for (;;) {
+        BufferedStream stream(*conn, buffers, stop_fd, read_timeout_ms);
+        const bool last = stopping.load() || conn->served.load() + 1 >= k_keep_alive_max;
+        bool closed_by_client = false;
+        bool ok = false;
+        t_hijack = Hijack{};
+        try {
+            ok = server.serve_request(stream, last, closed_by_client);
+        } catch (const std::exception& e) {
+            // Thrown by an exception/error handler, the post-routing handler or the logger;
+            // what was written of the response is unknown, so the connection goes.
+            log_error("request", e.what());
+            t_hijack = Hijack{};
+            close_conn(conn);
+            return;
+        } catch (...) {
+            log_error("request", "unknown exception");
+            t_hijack = Hijack{};
+            close_conn(conn);
+            return;
+        }
+        ++conn->served;
+
+        if (t_hijack.requested) {
+            Hijack hijack = std::exchange(t_hijack, Hijack{});
+            std::string head = stream.take_unsent();
+            if (!hijack.initial.empty()) head += frame_chunk(hijack.initial);
+            ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, conn->fd, nullptr);
+            {
+                std::lock_guard lock(conns_mutex);
+                conns.erase(conn);
+            }
+            const int fd = conn->fd;
+            delete conn; // the socket stays open and counted; the hub owns it now
+            hub.adopt(fd, std::move(head), std::move(hijack.state));
+            return;
+        }
+        const bool flushed = stream.flush();
+        if (!ok || !flushed || closed_by_client || last || stopping.load()) {
+            close_conn(conn);
+            return;
+        }
+        if (!buffers.has_unread()) break;
+        // A pipelined request is already in our buffer: no other worker could see it.
+    }
+    park(conn);
+}
+
+void HttpServer::Impl::park(Conn* conn) {
+    const int fd = conn->fd;
+    conn->idle_since_ms.store(now_ms());
+    conn->state.store(k_parked);
+    // From here on another worker (woken by the re-armed fd) may own `conn`; only the pointer
+    // value and the fd read above are used.
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
+    ev.data.ptr = conn;
+    if (::epoll_ctl(epoll_fd, EPOLL_CTL_MOD, fd, &ev) != 0) {
+        // Not armed, so no event will ever deliver it: nobody else can free it.
+        close_conn(conn);
+    }
+}
+
+void HttpServer::Impl::close_conn(Conn* conn) {
+    {
+        std::lock_guard lock(conns_mutex);
+        conns.erase(conn);
+    }
+    ::close(conn->fd);
+    --open_sockets;
+    delete conn;
+}
+
+// Hub thread, once a second: shut down keep-alive connections idle longer than the timeout; the
+// worker woken by the shutdown frees them.
+void HttpServer::Impl::sweep_idle() {
+    const int64_t limit = now_ms() - int64_t{options.keep_alive_timeout_s} * 1000;
+    std::lock_guard lock(conns_mutex);
+    for (Conn* conn : conns) {
+        if (conn->idle_since_ms.load() > limit) continue;
+        int expected = k_parked;
+        if (conn->state.compare_exchange_strong(expected, k_closing)) {
+            ::shutdown(conn->fd, SHUT_RDWR);
+        }
+    }
+}
+
+HttpServer::HttpServer(HttpOptions options) : m_impl(std::make_unique<Impl>(std::move(options))) {}
+
+HttpServer::~HttpServer() = default;
+
+httplib::Server& HttpServer::routes() {
+    return m_impl->server;
+}
+
+void HttpServer::bind() {
+    m_impl->bind();
+}
+
+int HttpServer::port() const {
+    return m_impl->bound_port;
+}
+
+void HttpServer::listen() {
+    m_impl->listen();
+}
+
+void HttpServer::stop() {
+    m_impl->stop();
+}
+
+void HttpServer::open_stream(httplib::Response& res, std::string initial,
+                             std::shared_ptr<void> state) {
+    res.status = 200;
+    res.set_header("Cache-Control", "no-cache");
+    res.set_header("X-Accel-Buffering", "no");
+    // Exactly "text/event-stream": httplib exempts only this content type from gzip/brotli
+    // (pitfall 7), and the hub writes plain chunks.
+    res.set_chunked_content_provider(
+        "text/event-stream",
+        [initial = std::move(initial), state = std::move(state)](size_t, httplib::DataSink&) {
+            // Runs on the worker, after the library wrote the headers into our stream; false
+            // makes the library stop there and leave the socket to us.
+            t_hijack.requested = true;
+            t_hijack.initial = initial;
+            t_hijack.state = state;
+            return false;
+        });
+}
+
+void HttpServer::publish(const std::function<std::string(void* state)>& render) {
+    m_impl->hub.publish(render);
+}
+
+HttpStats HttpServer::stats() const {
+    HttpStats stats;
+    stats.connections = m_impl->open_sockets.load();
+    stats.streams = m_impl->hub.streams();
+    stats.rejected = m_impl->rejected.load();
+    return stats;
+}
+
+} // namespace m::server

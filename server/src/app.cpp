@@ -436,6 +436,9 @@ struct ServerApp::Impl {
                     auto s = http.stats();
                     g.connections = s.connections;
                     g.streams = s.streams;
+                    auto pool = db.pool_stats();
+                    g.db_pool_size = pool.size;
+                    g.db_pool_in_use = pool.in_use;
                     res.set_content(metrics.text(g), "text/plain; version=0.0.4");
                 }));
         svr.Get("/schema", route("/schema", [this](const auto&, auto& res) {

@@ -172,13 +172,14 @@ void raise_fd_limit() {
     ::setrlimit(RLIMIT_NOFILE, &limit); // best effort: the cap still answers 503 when it fails
 }
 
-// What open_stream()'s content provider leaves for the worker that runs it: the library has
-// written the status line and headers into our stream and stops there; the worker then hands
-// the socket to the hub.
+// What a handler's open_stream() and then its content provider leave for the worker running the
+// request: the stream reserved in the hub and, once the library has written the status line and
+// headers into our stream and stopped (the provider returned false), the request to hand the
+// socket over.
 struct Hijack {
+    uint64_t stream = 0; ///< reserved in the hub by open_stream(); 0 = none
     bool requested = false;
     std::string initial;
-    std::shared_ptr<void> state;
 };
 thread_local Hijack t_hijack;
 
@@ -316,10 +317,12 @@ private:
 };
 
 // The event hub: one thread, its own epoll set, every hijacked stream. Everything a stream owns
-// is touched under m_mutex (publish() from any thread, the hub thread, adopt() from workers);
-// epoll events carry a never-reused id, so an event for a stream closed meanwhile finds nothing.
-// It also drains and closes the sockets answered 503 (closing them with unread input would
-// reset the connection before the client has read the answer).
+// is touched under m_mutex (publish() from any thread, the hub thread, workers handing streams
+// over); epoll events carry a never-reused id, so an event for a stream closed meanwhile finds
+// nothing. A stream is registered when the handler calls open_stream(), before its socket is
+// handed over: what publish() renders for it in between is queued behind `initial`, so no event
+// falls between a replay and the live stream. The hub also drains and closes the sockets answered
+// 503 (closing them with unread input would reset the connection before the client read it).
 class EventHub {
 public:
     EventHub(const HttpOptions& options, std::atomic<std::size_t>& open_sockets)
@@ -361,78 +364,87 @@ public:
         }
         ::eventfd_write(m_wake, 1);
         if (m_thread.joinable()) m_thread.join();
-        std::vector<std::shared_ptr<void>> released;
-        std::lock_guard lock(m_mutex);
-        for (auto& [id, client] : m_clients) {
-            if (client.stream) {
-                client.pending.append(k_last_chunk);
-                send_some(client.fd, client.pending); // best effort: the socket closes anyway
-                released.push_back(std::move(client.state));
-                --m_streams;
-                --m_open_sockets;
-            }
-            ::close(client.fd);
-        }
-        m_clients.clear();
-        m_lingering = 0;
-    }
-
-    /// Takes over `fd` as a stream: writes `head` (headers not sent yet + the first chunk) and
-    /// keeps `state` for publish(). Never throws: on failure the socket is closed.
-    void adopt(int fd, std::string head, std::shared_ptr<void> state) noexcept {
         std::vector<std::shared_ptr<void>> released; // destroyed after the lock is released
         std::lock_guard lock(m_mutex);
-        if (!m_running) {
+        for (auto& [id, client] : m_clients) {
+            if (client.kind == Kind::stream) {
+                client.pending.append(k_last_chunk);
+                send_some(client.fd, client.pending); // best effort: the socket closes anyway
+            }
+            forget(client, released);
+        }
+        m_clients.clear();
+    }
+
+    /// Registers a stream whose socket is not handed over yet (open_stream(), in a handler);
+    /// publish() queues for it from now on. Returns its id for adopt() or cancel().
+    uint64_t reserve(std::shared_ptr<void> state) {
+        std::lock_guard lock(m_mutex);
+        const uint64_t id = m_next_id++;
+        Client& client = m_clients[id];
+        client.kind = Kind::opening;
+        client.state = std::move(state);
+        return id;
+    }
+
+    /// The handler's response ended without becoming a stream (HEAD, an error, shutdown).
+    void cancel(uint64_t id) noexcept {
+        std::vector<std::shared_ptr<void>> released;
+        std::lock_guard lock(m_mutex);
+        if (auto it = m_clients.find(id); it != m_clients.end()) close_client(it, released);
+    }
+
+    /// Takes over `fd` for reserved stream `id`: writes `head` (headers not sent yet and the
+    /// `initial` chunk), then what was queued. Never throws: on failure the socket is closed.
+    void adopt(uint64_t id, int fd, std::string head) noexcept {
+        std::vector<std::shared_ptr<void>> released;
+        std::lock_guard lock(m_mutex);
+        auto it = m_clients.find(id);
+        if (it == m_clients.end() || it->second.kind != Kind::opening || it->second.overflow ||
+            !m_running) {
             ::close(fd);
             --m_open_sockets;
+            if (it != m_clients.end()) close_client(it, released);
             return;
         }
-        const uint64_t id = m_next_id++;
+        Client& client = it->second;
+        client.kind = Kind::stream;
+        client.fd = fd;
+        ++m_streams;
         try {
-            auto it = m_clients.try_emplace(id).first;
-            it->second.fd = fd;
-            it->second.stream = true;
-            it->second.state = std::move(state);
-            ++m_streams;
+            head += std::exchange(client.pending, std::string());
             epoll_event ev{};
             ev.events = EPOLLIN | EPOLLRDHUP;
             ev.data.u64 = id;
-            if (::epoll_ctl(m_epoll, EPOLL_CTL_ADD, fd, &ev) != 0 || !write(id, it->second, head)) {
+            if (::epoll_ctl(m_epoll, EPOLL_CTL_ADD, fd, &ev) != 0 || !write(id, client, head)) {
                 close_client(it, released);
             }
         } catch (const std::exception& e) {
             log_error("event stream", e.what());
-            auto it = m_clients.find(id);
-            if (it != m_clients.end()) {
-                close_client(it, released);
-            } else {
-                ::close(fd);
-                --m_open_sockets;
-            }
+            close_client(it, released);
         }
     }
 
     /// Drains `fd` (already answered and shut down for writing) until the client closes it or
     /// k_linger_ms passes, then closes it. Not counted as an open connection.
     void linger(int fd) noexcept {
+        std::vector<std::shared_ptr<void>> released;
         std::lock_guard lock(m_mutex);
+        if (!m_running || m_lingering >= k_linger_max_sockets) {
+            ::close(fd);
+            return;
+        }
         try {
-            if (!m_running || m_lingering >= k_linger_max_sockets) {
-                ::close(fd);
-                return;
-            }
             const uint64_t id = m_next_id++;
-            auto& client = m_clients[id];
-            client.fd = fd;
-            client.deadline_ms = now_ms() + k_linger_ms;
+            auto it = m_clients.try_emplace(id).first;
+            it->second.kind = Kind::lingering;
+            it->second.fd = fd;
+            it->second.deadline_ms = now_ms() + k_linger_ms;
             ++m_lingering;
             epoll_event ev{};
             ev.events = EPOLLIN | EPOLLRDHUP;
             ev.data.u64 = id;
-            if (::epoll_ctl(m_epoll, EPOLL_CTL_ADD, fd, &ev) != 0) {
-                std::vector<std::shared_ptr<void>> none;
-                close_client(m_clients.find(id), none);
-            }
+            if (::epoll_ctl(m_epoll, EPOLL_CTL_ADD, fd, &ev) != 0) close_client(it, released);
         } catch (const std::exception& e) {
             log_error("closing a rejected connection", e.what());
             ::close(fd);
@@ -444,13 +456,19 @@ public:
         std::lock_guard lock(m_mutex);
         for (auto it = m_clients.begin(); it != m_clients.end();) {
             Client& client = it->second;
-            if (!client.stream) {
+            if (client.kind == Kind::lingering || client.overflow) {
                 ++it;
                 continue;
             }
             const std::string event = render(client.state.get());
             if (!event.empty() && !write(it->first, client, frame_chunk(event))) {
-                it = close_client(it, released);
+                if (client.kind == Kind::opening) {
+                    client.overflow = true; // adopt() closes it; its handler still owns it
+                    client.pending.clear();
+                    ++it;
+                } else {
+                    it = close_client(it, released);
+                }
             } else {
                 ++it;
             }
@@ -460,13 +478,15 @@ public:
     std::size_t streams() const { return m_streams.load(); }
 
 private:
+    enum class Kind { opening, stream, lingering };
     struct Client {
-        int fd = -1;
-        bool stream = false;         ///< else a rejected socket being drained
-        std::string pending;         ///< stream bytes the socket did not take yet
+        Kind kind = Kind::opening;
+        int fd = -1;                 ///< -1 while opening
+        std::string pending;         ///< stream bytes the socket did not take (or queued)
+        bool overflow = false;       ///< opening: more than stream_max_pending was queued
         std::shared_ptr<void> state; ///< the stream's, handed to render
-        int64_t deadline_ms = 0;     ///< lingering sockets: close at
-        std::size_t drained = 0;     ///< lingering sockets: bytes read
+        int64_t deadline_ms = 0;     ///< lingering: close at
+        std::size_t drained = 0;     ///< lingering: bytes read
     };
     using Clients = std::unordered_map<uint64_t, Client>;
 
@@ -474,7 +494,7 @@ private:
     // the rest. False when the client is gone or too far behind (the caller drops it).
     bool write(uint64_t id, Client& client, std::string_view data) {
         if (data.empty()) return true;
-        if (!client.pending.empty()) {
+        if (client.kind == Kind::opening || !client.pending.empty()) {
             if (client.pending.size() + data.size() > m_options.stream_max_pending) return false;
             client.pending.append(data);
             return true;
@@ -495,24 +515,30 @@ private:
         return ::epoll_ctl(m_epoll, EPOLL_CTL_MOD, client.fd, &ev) == 0;
     }
 
-    Clients::iterator close_client(Clients::iterator it,
-                                   std::vector<std::shared_ptr<void>>& released) {
-        Client& client = it->second;
-        ::close(client.fd); // also removes it from the epoll set
-        if (client.stream) {
-            released.push_back(std::move(client.state));
+    // Closes the client's socket (which also leaves the epoll set) and updates the counters; the
+    // state goes to `released`, to be destroyed once m_mutex is released.
+    void forget(Client& client, std::vector<std::shared_ptr<void>>& released) {
+        if (client.fd >= 0) ::close(client.fd);
+        if (client.kind == Kind::stream) {
             --m_streams;
             --m_open_sockets;
-        } else {
+        } else if (client.kind == Kind::lingering) {
             --m_lingering;
         }
+        if (client.state) released.push_back(std::move(client.state));
+    }
+
+    Clients::iterator close_client(Clients::iterator it,
+                                   std::vector<std::shared_ptr<void>>& released) {
+        forget(it->second, released);
         return m_clients.erase(it);
     }
 
     void on_event(Clients::iterator it, uint32_t events,
                   std::vector<std::shared_ptr<void>>& released) {
         Client& client = it->second;
-        const uint32_t gone = EPOLLERR | EPOLLHUP | (client.stream ? uint32_t{EPOLLRDHUP} : 0u);
+        const bool stream = client.kind == Kind::stream;
+        const uint32_t gone = EPOLLERR | EPOLLHUP | (stream ? uint32_t{EPOLLRDHUP} : 0u);
         if (events & gone) {
             close_client(it, released);
             return;
@@ -525,7 +551,7 @@ private:
                 const ssize_t n = ::recv(client.fd, scratch, sizeof scratch, MSG_DONTWAIT);
                 if (n > 0) {
                     client.drained += static_cast<std::size_t>(n);
-                    if (!client.stream && client.drained > k_linger_max_bytes) break;
+                    if (!stream && client.drained > k_linger_max_bytes) break;
                     continue;
                 }
                 if (n < 0 && errno == EINTR) continue;
@@ -540,7 +566,7 @@ private:
 
     void on_writable(Clients::iterator it) {
         Client& client = it->second;
-        if (!client.stream || client.pending.empty()) return;
+        if (client.kind != Kind::stream || client.pending.empty()) return;
         const ssize_t n = send_some(client.fd, client.pending);
         if (n < 0) return; // EPOLLERR/EPOLLHUP follows and closes it
         client.pending.erase(0, static_cast<std::size_t>(n));
@@ -550,9 +576,9 @@ private:
     void on_tick(int64_t now, bool ping, std::vector<std::shared_ptr<void>>& released) {
         for (auto it = m_clients.begin(); it != m_clients.end();) {
             Client& client = it->second;
-            if (!client.stream && now >= client.deadline_ms) {
+            if (client.kind == Kind::lingering && now >= client.deadline_ms) {
                 it = close_client(it, released);
-            } else if (client.stream && ping && client.pending.empty() &&
+            } else if (client.kind == Kind::stream && ping && client.pending.empty() &&
                        !write(it->first, client, frame_chunk(k_ping))) {
                 it = close_client(it, released);
             } else {
@@ -968,25 +994,27 @@ void HttpServer::Impl::serve(Conn* conn, WorkerBuffers& buffers) {
         bool closed_by_client = false;
         bool ok = false;
         t_hijack = Hijack{};
+        bool failed = false;
         try {
             ok = server.serve_request(stream, last, closed_by_client);
         } catch (const std::exception& e) {
             // Thrown by an exception/error handler, the post-routing handler or the logger;
             // what was written of the response is unknown, so the connection goes.
             log_error("request", e.what());
-            t_hijack = Hijack{};
-            close_conn(conn);
-            return;
+            failed = true;
         } catch (...) {
             log_error("request", "unknown exception");
-            t_hijack = Hijack{};
+            failed = true;
+        }
+        Hijack hijack = std::exchange(t_hijack, Hijack{});
+        if (failed) {
+            if (hijack.stream != 0) hub.cancel(hijack.stream);
             close_conn(conn);
             return;
         }
         ++conn->served;
 
-        if (t_hijack.requested) {
-            Hijack hijack = std::exchange(t_hijack, Hijack{});
+        if (hijack.stream != 0 && hijack.requested) {
             std::string head = stream.take_unsent();
             if (!hijack.initial.empty()) head += frame_chunk(hijack.initial);
             ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, conn->fd, nullptr);
@@ -996,9 +1024,10 @@ void HttpServer::Impl::serve(Conn* conn, WorkerBuffers& buffers) {
             }
             const int fd = conn->fd;
             delete conn; // the socket stays open and counted; the hub owns it now
-            hub.adopt(fd, std::move(head), std::move(hijack.state));
+            hub.adopt(hijack.stream, fd, std::move(head));
             return;
         }
+        if (hijack.stream != 0) hub.cancel(hijack.stream); // HEAD, or the response was replaced
         const bool flushed = stream.flush();
         if (!ok || !flushed || closed_by_client || last || stopping.load()) {
             close_conn(conn);
@@ -1078,16 +1107,21 @@ void HttpServer::open_stream(httplib::Response& res, std::string initial,
     res.status = 200;
     res.set_header("Cache-Control", "no-cache");
     res.set_header("X-Accel-Buffering", "no");
+    // Registered now, so what is published from here on (the caller may still hold the lock
+    // its replay was read under) is queued behind `initial` instead of being missed.
+    if (t_hijack.stream != 0) m_impl->hub.cancel(t_hijack.stream); // a second call replaces
+    const uint64_t id = m_impl->hub.reserve(std::move(state));
+    t_hijack.stream = id;
     // Exactly "text/event-stream": httplib exempts only this content type from gzip/brotli
     // (pitfall 7), and the hub writes plain chunks.
     res.set_chunked_content_provider(
-        "text/event-stream",
-        [initial = std::move(initial), state = std::move(state)](size_t, httplib::DataSink&) {
+        "text/event-stream", [initial = std::move(initial), id](size_t, httplib::DataSink&) {
             // Runs on the worker, after the library wrote the headers into our stream; false
             // makes the library stop there and leave the socket to us.
-            t_hijack.requested = true;
-            t_hijack.initial = initial;
-            t_hijack.state = state;
+            if (t_hijack.stream == id) {
+                t_hijack.requested = true;
+                t_hijack.initial = initial;
+            }
             return false;
         });
 }

@@ -569,6 +569,7 @@ TEST_CASE("serve: metadata, OpenAPI, health, metrics and routes", "[api]") {
     CHECK(metrics->status == 200);
     CHECK(metrics->body.find("m_http_requests_total{") != std::string::npos);
     CHECK(metrics->body.find("route=\"/api/meta/doctypes\"") != std::string::npos);
+    CHECK(metrics->body.find("m_db_pool_size 8") != std::string::npos);
 
     auto root = c.Get("/");
     REQUIRE(root);
@@ -641,4 +642,77 @@ TEST_CASE("serve: the database going away and coming back", "[api]") {
     CHECK(back["total"] == 1);
     create(c, t, "Customer", {{"customer_name", "After"}});
     CHECK(body_of(c.Get("/api/v1/Customer", bearer(t)))["total"] == 2);
+}
+
+TEST_CASE("serve: the demo's C++ controller runs its hooks and callable methods over HTTP",
+          "[api]") {
+    for (const auto& kind : database_kinds()) {
+        DYNAMIC_SECTION(kind) {
+            Project p(kind);
+            fs::copy(fs::path(M_SOURCE_DIR) / "examples" / "demo" / "apps", p.root() / "apps",
+                     fs::copy_options::recursive);
+            REQUIRE_EXIT(p.m({"build"}), 0);
+            REQUIRE_EXIT(p.m({"migrate"}), 0);
+            REQUIRE_EXIT(p.m({"user", "create", "sales@test", "--role", "Sales User",
+                              "--role", "Sales Manager", "--password-stdin"},
+                             k_password),
+                         0);
+            REQUIRE_EXIT(p.m({"user", "create", "viewer@test", "--role", "Viewer",
+                              "--password-stdin"},
+                             k_password),
+                         0);
+            Server server(p);
+            auto c = server.client();
+            auto token = [&](const std::string& email) {
+                auto r = c.Post("/api/v1/auth/login",
+                                json{{"email", email}, {"password", k_password}}.dump(),
+                                "application/json");
+                REQUIRE_STATUS(r, 200);
+                return json::parse(r->body)["access_token"].get<std::string>();
+            };
+            std::string t = token("sales@test");
+            json acme = create(c, t, "Customer", {{"customer_name", "Acme"}});
+            json held = create(c, t, "Customer",
+                               {{"customer_name", "Held"}, {"status", "On Hold"}});
+
+            // before_save computed the amounts and the total; the client's total is ignored.
+            json inv = create(c, t, "Invoice",
+                              {{"customer", acme["name"]},
+                               {"posting_date", "2026-11-26"},
+                               {"total", 1},
+                               {"items",
+                                {{{"item", "Widget"}, {"qty", 2}, {"rate", 10}},
+                                 {{"item", "Gadget"}, {"qty", 1}, {"rate", 5.5}}}}});
+            CHECK(inv["total"] == 25.5);
+            CHECK(inv["items"][0]["amount"] == 20);
+            CHECK(inv["name"].get<std::string>().rfind("INV-", 0) == 0);
+            // validate refused: nothing written, the hook's message reaches the client.
+            auto refused = c.Post("/api/v1/Invoice", bearer(t),
+                                  json{{"customer", held["name"]},
+                                       {"posting_date", "2026-11-26"},
+                                       {"items", {{{"item", "X"}, {"qty", 1}, {"rate", 1}}}}}
+                                      .dump(),
+                                  "application/json");
+            REQUIRE_STATUS(refused, 400);
+            CHECK(body_of(refused)["message"].get<std::string>().find("only active customers") !=
+                  std::string::npos);
+            CHECK(body_of(c.Get("/api/v1/Invoice", bearer(t)))["total"] == 1);
+
+            // The callable method, with its permission checked.
+            auto rpc = c.Post("/api/v1/rpc/Invoice/outstanding", bearer(t),
+                              json{{"doc_id", inv["name"]}}.dump(), "application/json");
+            REQUIRE_STATUS(rpc, 200);
+            CHECK(body_of(rpc)["result"] == 25.5);
+            REQUIRE_STATUS(c.Post("/api/v1/rpc/Invoice/outstanding", bearer(token("viewer@test")),
+                                  json{{"doc_id", inv["name"]}}.dump(), "application/json"),
+                           403);
+            REQUIRE_STATUS(c.Post("/api/v1/rpc/Invoice/no_such_method", bearer(t), "{}",
+                                  "application/json"),
+                           404);
+            json meta = body_of(c.Get("/api/meta/Invoice", bearer(t)));
+            CHECK(meta["methods"] == json::array({"outstanding"}));
+            json schema = body_of(c.Get("/schema"));
+            CHECK(schema["paths"].contains("/api/v1/rpc/Invoice/outstanding"));
+        }
+    }
 }

@@ -56,6 +56,11 @@ public:
             m_server.open_stream(res, "retry: 1000\n\n",
                                  std::make_shared<int>(std::stoi(req.get_param_value("id"))));
         });
+        r.Get("/events-early", [this](const httplib::Request&, httplib::Response& res) {
+            // Something is published after open_stream() and before the handler returns.
+            m_server.open_stream(res, "retry: 1000\n\n", std::make_shared<int>(0));
+            m_server.publish([](void*) { return std::string("data: early\n\n"); });
+        });
         r.Get("/throw", [](const httplib::Request&, httplib::Response&) {
             throw std::runtime_error("boom");
         });
@@ -461,6 +466,29 @@ TEST_CASE("http: publish reaches every open stream; an empty render skips one", 
     t.server().publish([](void*) { return std::string("data: second\n\n"); });
     for (auto& stream : streams) CHECK(stream->read_until(chunk("data: second\n\n"), 2s));
     CHECK(streams[3]->data().find("first") == std::string::npos);
+}
+
+TEST_CASE("http: events published while a stream is being opened follow its initial chunk",
+          "[http]") {
+    TestServer t(small_options());
+    RawClient raw(t.port());
+    REQUIRE(raw.get("/events-early"));
+    REQUIRE(raw.read_until(chunk("data: early\n\n"), 2s));
+    const auto initial = raw.data().find(chunk("retry: 1000\n\n"));
+    REQUIRE(initial != std::string::npos);
+    CHECK(initial < raw.data().find(chunk("data: early\n\n")));
+
+    // HEAD gets the headers only; the connection stays an ordinary keep-alive one.
+    RawClient head(t.port());
+    REQUIRE(head.send("HEAD /events?id=1 HTTP/1.1\r\nHost: test\r\n\r\n"));
+    REQUIRE(head.read_until("\r\n\r\n", 2s));
+    CHECK(head.data().find("Content-Type: text/event-stream") != std::string::npos);
+    head.data().clear();
+    REQUIRE(head.get("/echo?n=after"));
+    auto after = head.read_response();
+    REQUIRE(after);
+    CHECK(after->body == "after");
+    CHECK(t.server().stats().streams == 1);
 }
 
 TEST_CASE("http: event streams are chunked text/event-stream, uncompressed, pinged, ended by stop",

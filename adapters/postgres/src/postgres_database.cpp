@@ -388,6 +388,11 @@ std::string PostgresDatabase::display_url() const {
     return m_pool->display_url;
 }
 
+core::Database::PoolStats PostgresDatabase::pool_stats() const {
+    auto s = m_pool->pool.stats();
+    return {s.max, s.in_use};
+}
+
 std::size_t PostgresDatabase::open_connections() const {
     return m_pool->pool.open_count();
 }

@@ -387,4 +387,10 @@ std::unique_ptr<core::Session> SqliteDatabase::session() {
     return std::make_unique<SqliteSession>(m_pool->pool, m_pool->pool.acquire());
 }
 
+core::Database::PoolStats SqliteDatabase::pool_stats() const {
+    if (!m_pool) return {};
+    auto s = m_pool->pool.stats();
+    return {s.max, s.in_use};
+}
+
 } // namespace m::adapters::sqlite

@@ -146,6 +146,13 @@ public:
     /// The URL with any password masked, for messages and `m config show`.
     virtual std::string display_url() const = 0;
 
+    /// Size of the connection pool and connections checked out now (for /metrics).
+    struct PoolStats {
+        std::size_t size = 0;
+        std::size_t in_use = 0;
+    };
+    virtual PoolStats pool_stats() const = 0;
+
     /// Next value of a named counter (naming series, autoincrement): atomic, never the same
     /// value twice, gaps possible (a rolled-back insert keeps its number). `current` is the
     /// caller's session, possibly inside a transaction. The default increments the counter row

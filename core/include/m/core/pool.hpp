@@ -61,6 +61,17 @@ public:
         m_idle.clear();
     }
 
+    /// Connections allowed, open, and checked out right now (for /metrics).
+    struct Stats {
+        std::size_t max = 0;
+        std::size_t open = 0;
+        std::size_t in_use = 0;
+    };
+    Stats stats() const {
+        std::lock_guard lock(m_mutex);
+        return {m_max, m_open, m_open - m_idle.size()};
+    }
+
     std::size_t open_count() const {
         std::lock_guard lock(m_mutex);
         return m_open;

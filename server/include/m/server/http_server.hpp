@@ -73,7 +73,9 @@ public:
     /// From inside a handler: turns this response into a live event stream (status 200,
     /// `text/event-stream`, `Cache-Control: no-cache`, chunked) that the hub owns after the
     /// handler returns. `initial` is written first (a replay of missed events, a retry hint);
-    /// `state` travels with the stream and is handed to publish()'s render function.
+    /// `state` travels with the stream and is handed to publish()'s render function. publish()
+    /// reaches the stream as soon as open_stream() returns (queued behind `initial` until the
+    /// socket is handed over), so no event falls between a replay and the live stream.
     void open_stream(httplib::Response& res, std::string initial, std::shared_ptr<void> state);
 
     /// Writes to every open stream what `render(state)` returns for it (nothing when it returns

@@ -131,6 +131,7 @@ public:
     /// The URL with the password masked: postgres://user:***@host:5432/db (also a `password=`
     /// query parameter).
     std::string display_url() const override;
+    PoolStats pool_stats() const override;
 
     /// Takes the counter value on a connection of its own (autocommit), so the counter row is
     /// locked for one statement, not until the caller's transaction ends.

@@ -53,6 +53,7 @@ public:
     const core::SqlDialect& dialect() const override { return m_dialect; }
     std::unique_ptr<core::Session> session() override;
     std::string display_url() const override { return "sqlite://" + m_path.string(); }
+    PoolStats pool_stats() const override;
 
 private:
     std::unique_ptr<SqliteConnection> open_connection() const;

@@ -8,11 +8,24 @@
 #include <algorithm>
 #include <cmath>
 #include <ctime>
+#include <map>
+#include <mutex>
 #include <regex>
 
 namespace m::core {
 
 namespace {
+
+/// A field pattern, compiled once per process (patterns come from metadata, so the set is small;
+/// the loader has checked that each one compiles).
+const std::regex& compiled_pattern(const std::string& pattern) {
+    static std::mutex mutex;
+    static std::map<std::string, std::unique_ptr<const std::regex>> cache;
+    std::lock_guard lock(mutex);
+    auto& slot = cache[pattern];
+    if (!slot) slot = std::make_unique<const std::regex>(pattern, std::regex::ECMAScript);
+    return *slot;
+}
 
 bool is_empty_value(const Json& v) {
     return v.is_null() || (v.is_string() && v.get_ref<const std::string&>().empty()) ||
@@ -46,7 +59,7 @@ void check_constraints(const Field& f, const Json& v, std::vector<std::string>& 
                                          *f.min_length));
         }
         if (!f.pattern.empty() && !s.empty() &&
-            !std::regex_search(s, std::regex(f.pattern, std::regex::ECMAScript))) {
+            !std::regex_search(s, compiled_pattern(f.pattern))) {
             errors.push_back(fmt::format("{}field '{}': '{}' does not match the pattern {}", prefix,
                                          f.name, s, f.pattern));
         }
@@ -518,9 +531,7 @@ Json DocumentService::insert(Session& session, const std::string& doctype, const
 
 Json DocumentService::load(Session& session, const DocType& dt, const std::string& key) const {
     std::optional<Json> row;
-    static const std::regex uuid_re(
-        R"(^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$)");
-    if (std::regex_match(key, uuid_re)) {
+    if (valid_uuid(key)) {
         std::string lower = key;
         std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
         row = m_repo.find(session, dt, "id", lower);

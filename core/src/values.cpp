@@ -9,7 +9,6 @@
 #include <chrono>
 #include <cmath>
 #include <ctime>
-#include <regex>
 
 namespace m::core {
 
@@ -68,31 +67,63 @@ bool valid_date(int y, unsigned m, unsigned d) {
     return d <= max;
 }
 
+// Hand-written parsers rather than std::regex: these run for every date/time value read from or
+// written to the database (a std::regex_match per value was a fifth of a list request's CPU).
+
+/// The `n` digits at `pos` of `s` as a number, or -1.
+int digits_at(std::string_view s, std::size_t pos, std::size_t n) {
+    if (pos + n > s.size()) return -1;
+    int v = 0;
+    for (std::size_t i = pos; i < pos + n; ++i) {
+        if (s[i] < '0' || s[i] > '9') return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+/// "YYYY-MM-DD" -> its parts; false when malformed or not a calendar date.
+bool parse_date(std::string_view s, int& y, unsigned& mo, unsigned& d) {
+    if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
+    int yy = digits_at(s, 0, 4), mm = digits_at(s, 5, 2), dd = digits_at(s, 8, 2);
+    if (yy < 0 || mm < 0 || dd < 0) return false;
+    y = yy;
+    mo = static_cast<unsigned>(mm);
+    d = static_cast<unsigned>(dd);
+    return valid_date(y, mo, d);
+}
+
 std::optional<std::string> canonical_date(const std::string& s) {
-    static const std::regex re(R"(^(\d{4})-(\d{2})-(\d{2})$)");
-    std::smatch mt;
-    if (!std::regex_match(s, mt, re)) return std::nullopt;
-    int y = std::stoi(mt[1]);
-    unsigned mo = static_cast<unsigned>(std::stoi(mt[2]));
-    unsigned d = static_cast<unsigned>(std::stoi(mt[3]));
-    if (!valid_date(y, mo, d)) return std::nullopt;
+    int y = 0;
+    unsigned mo = 0, d = 0;
+    if (!parse_date(s, y, mo, d)) return std::nullopt;
     return s;
 }
 
-/// "HH:MM[:SS[.f+]]" -> seconds of day and microseconds; false when malformed.
-bool parse_clock(const std::string& s, int& secs, int& micros) {
-    static const std::regex re(R"(^(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?$)");
-    std::smatch mt;
-    if (!std::regex_match(s, mt, re)) return false;
-    int h = std::stoi(mt[1]), mi = std::stoi(mt[2]);
-    int sec = mt[3].matched ? std::stoi(mt[3]) : 0;
-    if (h > 23 || mi > 59 || sec > 59) return false;
+/// "HH:MM[:SS[.f{1,9}]]" -> seconds of day and microseconds; false when malformed.
+bool parse_clock(std::string_view s, int& secs, int& micros) {
+    if (s.size() < 5 || s[2] != ':') return false;
+    int h = digits_at(s, 0, 2), mi = digits_at(s, 3, 2), sec = 0;
+    if (h < 0 || mi < 0) return false;
     micros = 0;
-    if (mt[4].matched) {
-        std::string frac = mt[4].str();
-        frac.resize(6, '0');
-        micros = std::stoi(frac.substr(0, 6));
+    if (s.size() > 5) {
+        if (s.size() < 8 || s[5] != ':' || (sec = digits_at(s, 6, 2)) < 0) return false;
+        if (s.size() > 8) {
+            std::size_t n = s.size() - 9;
+            if (s[8] != '.' || n < 1 || n > 9) return false;
+            for (std::size_t i = 0; i < 6; ++i) {
+                int digit = 0;
+                if (i < n) {
+                    digit = digits_at(s, 9 + i, 1);
+                    if (digit < 0) return false;
+                }
+                micros = micros * 10 + digit;
+            }
+            for (std::size_t i = 6; i < n; ++i) {
+                if (digits_at(s, 9 + i, 1) < 0) return false;
+            }
+        }
     }
+    if (h > 23 || mi > 59 || sec > 59) return false;
     secs = h * 3600 + mi * 60 + sec;
     return true;
 }
@@ -110,41 +141,46 @@ std::optional<std::string> canonical_time(const std::string& s) {
 }
 
 /// Accepts "YYYY-MM-DD", "YYYY-MM-DD HH:MM[:SS[.f]]", the same with 'T', and an optional
-/// "Z" / "+HH:MM" / "-HH:MM" / "+HH" suffix; returns UTC in canonical form.
-std::optional<std::string> canonical_datetime(const std::string& s) {
-    static const std::regex re(
-        R"(^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?))?(Z|[+-]\d{2}(?::?\d{2})?)?$)");
-    std::smatch mt;
-    if (!std::regex_match(s, mt, re)) return std::nullopt;
-    if (!canonical_date(mt[1])) return std::nullopt;
+/// "Z" / "+HH:MM" / "-HH:MM" / "+HHMM" / "+HH" suffix; returns UTC in canonical form.
+std::optional<std::string> canonical_datetime(const std::string& text) {
+    std::string_view s = text;
+    int y = 0;
+    unsigned mo = 0, d = 0;
+    if (s.size() < 10 || !parse_date(s.substr(0, 10), y, mo, d)) return std::nullopt;
     int secs = 0, micros = 0;
-    if (mt[2].matched && !parse_clock(mt[2], secs, micros)) return std::nullopt;
-    std::string date = mt[1];
-    long long days = days_from_civil(std::stoi(date.substr(0, 4)),
-                                     static_cast<unsigned>(std::stoi(date.substr(5, 2))),
-                                     static_cast<unsigned>(std::stoi(date.substr(8, 2))));
-    long long total = days * 86400 + secs;
-    if (mt[3].matched && mt[3].str() != "Z") {
-        std::string off = mt[3];
-        int sign = off[0] == '-' ? -1 : 1;
-        int oh = std::stoi(off.substr(1, 2));
-        int om = 0;
-        if (off.size() > 3) om = std::stoi(off.substr(off.size() - 2));
-        if (oh > 23 || om > 59) return std::nullopt;
-        total -= sign * (oh * 3600 + om * 60);
+    std::string_view offset;
+    if (s.size() > 10) {
+        if (s[10] != ' ' && s[10] != 'T') {
+            offset = s.substr(10); // "2026-01-01Z" / "2026-01-01+02:00"
+        } else {
+            std::size_t end = 11;
+            while (end < s.size() &&
+                   ((s[end] >= '0' && s[end] <= '9') || s[end] == ':' || s[end] == '.')) {
+                ++end;
+            }
+            if (!parse_clock(s.substr(11, end - 11), secs, micros)) return std::nullopt;
+            offset = s.substr(end);
+        }
+    }
+    long long total = days_from_civil(y, mo, d) * 86400 + secs;
+    if (!offset.empty() && offset != "Z") {
+        if (offset[0] != '+' && offset[0] != '-') return std::nullopt;
+        int oh = digits_at(offset, 1, 2), om = 0;
+        if (oh < 0) return std::nullopt;
+        if (offset.size() == 6 && offset[3] == ':') {
+            om = digits_at(offset, 4, 2);
+        } else if (offset.size() == 5) {
+            om = digits_at(offset, 3, 2);
+        } else if (offset.size() != 3) {
+            return std::nullopt;
+        }
+        if (om < 0 || oh > 23 || om > 59) return std::nullopt;
+        total -= (offset[0] == '-' ? -1 : 1) * (oh * 3600 + om * 60);
     }
     long long day = total >= 0 ? total / 86400 : (total - 86399) / 86400;
     int sod = static_cast<int>(total - day * 86400);
-    int y = 0;
-    unsigned mo = 0, d = 0;
     civil_from_days(day, y, mo, d);
     return fmt::format("{:04}-{:02}-{:02} {}", y, mo, d, format_clock(sod, micros, true));
-}
-
-bool valid_uuid(const std::string& s) {
-    static const std::regex re(
-        R"(^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$)");
-    return std::regex_match(s, re);
 }
 
 std::string lower(std::string s) {
@@ -153,6 +189,19 @@ std::string lower(std::string s) {
 }
 
 } // namespace
+
+bool valid_uuid(const std::string& s) {
+    if (s.size() != 36) return false;
+    for (std::size_t i = 0; i < 36; ++i) {
+        char c = s[i];
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (c != '-') return false;
+        } else if (!std::isxdigit(static_cast<unsigned char>(c))) {
+            return false;
+        }
+    }
+    return true;
+}
 
 Json coerce_value(const Field& f, const Json& v) {
     if (v.is_null()) return v;

@@ -653,14 +653,14 @@ TEST_CASE("serve: the demo's C++ controller runs its hooks and callable methods 
                      fs::copy_options::recursive);
             REQUIRE_EXIT(p.m({"build"}), 0);
             REQUIRE_EXIT(p.m({"migrate"}), 0);
-            REQUIRE_EXIT(p.m({"user", "create", "sales@test", "--role", "Sales User",
-                              "--role", "Sales Manager", "--password-stdin"},
+            REQUIRE_EXIT(p.m({"user", "create", "sales@test", "--role", "Sales User", "--role",
+                              "Sales Manager", "--password-stdin"},
                              k_password),
                          0);
-            REQUIRE_EXIT(p.m({"user", "create", "viewer@test", "--role", "Viewer",
-                              "--password-stdin"},
-                             k_password),
-                         0);
+            REQUIRE_EXIT(
+                p.m({"user", "create", "viewer@test", "--role", "Viewer", "--password-stdin"},
+                    k_password),
+                0);
             Server server(p);
             auto c = server.client();
             auto token = [&](const std::string& email) {
@@ -672,8 +672,8 @@ TEST_CASE("serve: the demo's C++ controller runs its hooks and callable methods 
             };
             std::string t = token("sales@test");
             json acme = create(c, t, "Customer", {{"customer_name", "Acme"}});
-            json held = create(c, t, "Customer",
-                               {{"customer_name", "Held"}, {"status", "On Hold"}});
+            json held =
+                create(c, t, "Customer", {{"customer_name", "Held"}, {"status", "On Hold"}});
 
             // before_save computed the amounts and the total; the client's total is ignored.
             json inv = create(c, t, "Invoice",
@@ -706,13 +706,60 @@ TEST_CASE("serve: the demo's C++ controller runs its hooks and callable methods 
             REQUIRE_STATUS(c.Post("/api/v1/rpc/Invoice/outstanding", bearer(token("viewer@test")),
                                   json{{"doc_id", inv["name"]}}.dump(), "application/json"),
                            403);
-            REQUIRE_STATUS(c.Post("/api/v1/rpc/Invoice/no_such_method", bearer(t), "{}",
-                                  "application/json"),
-                           404);
+            REQUIRE_STATUS(
+                c.Post("/api/v1/rpc/Invoice/no_such_method", bearer(t), "{}", "application/json"),
+                404);
             json meta = body_of(c.Get("/api/meta/Invoice", bearer(t)));
             CHECK(meta["methods"] == json::array({"outstanding"}));
             json schema = body_of(c.Get("/schema"));
             CHECK(schema["paths"].contains("/api/v1/rpc/Invoice/outstanding"));
         }
     }
+}
+
+TEST_CASE("serve: the Desk's files, client-side routes, no traversal; CORS closed by default",
+          "[api]") {
+    Project p("sqlite");
+    add_server_app(p);
+    REQUIRE_EXIT(p.m({"migrate"}), 0);
+    fs::path desk = p.root() / "desk-build";
+    write_file(desk / "index.html", "<!doctype html><title>Desk</title>");
+    write_file(desk / "assets" / "app.js", "console.log('desk')");
+    write_file(p.root() / "secret.txt", "top secret");
+    Server server(p, {{"M_DESK_DIR", desk.string()}, {"M_CORS_ORIGINS", "http://allowed.test"}});
+    auto c = server.client();
+
+    auto index = c.Get("/desk/");
+    REQUIRE(index);
+    CHECK(index->status == 200);
+    CHECK(index->body.find("<title>Desk</title>") != std::string::npos);
+    auto js = c.Get("/desk/assets/app.js");
+    REQUIRE(js);
+    CHECK(js->status == 200);
+    CHECK(js->body == "console.log('desk')");
+    auto route = c.Get("/desk/Customer/list");
+    REQUIRE(route);
+    CHECK(route->status == 200);
+    CHECK(route->body.find("<title>Desk</title>") != std::string::npos);
+    for (const char* evil : {"/desk/../secret.txt", "/desk/%2e%2e/secret.txt",
+                             "/desk/assets/../../secret.txt", "/desk/..%2fsecret.txt"}) {
+        auto r = c.Get(evil);
+        INFO(evil);
+        if (r) CHECK(r->body.find("top secret") == std::string::npos);
+    }
+
+    // CORS: only the configured origin gets the headers; a foreign preflight is refused.
+    auto allowed = c.Options("/api/v1/Customer", {{"Origin", "http://allowed.test"},
+                                                  {"Access-Control-Request-Method", "POST"}});
+    REQUIRE(allowed);
+    CHECK(allowed->status == 204);
+    CHECK(allowed->get_header_value("Access-Control-Allow-Origin") == "http://allowed.test");
+    auto foreign = c.Options("/api/v1/Customer", {{"Origin", "http://evil.test"},
+                                                  {"Access-Control-Request-Method", "POST"}});
+    REQUIRE(foreign);
+    CHECK(foreign->status == 403);
+    CHECK(foreign->get_header_value("Access-Control-Allow-Origin").empty());
+    auto simple = c.Get("/health", {{"Origin", "http://evil.test"}});
+    REQUIRE(simple);
+    CHECK(simple->get_header_value("Access-Control-Allow-Origin").empty());
 }

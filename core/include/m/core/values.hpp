@@ -34,6 +34,9 @@ std::string now_timestamp();
 /// A random (version 4) UUID, lowercase.
 std::string new_uuid();
 
+/// Whether `s` is a UUID in 8-4-4-4-12 hex form (any case).
+bool valid_uuid(const std::string& s);
+
 /// Argon2id hash of a password field's value (never stored in clear).
 std::string hash_password(const std::string& clear);
 

@@ -24,14 +24,14 @@ namespace m::server {
 
 struct HttpOptions {
     std::string host = "127.0.0.1";
-    int port = 8000;                       ///< 0 = any free port (see port())
-    int workers = 8;                       ///< threads running requests (in-flight requests)
-    std::size_t max_body = 1 << 20;        ///< larger bodies get 413
-    std::size_t max_connections = 10000;   ///< idle + active + streams; beyond: evict idle or 503
-    int keep_alive_timeout_s = 5;          ///< idle keep-alive connections are closed after this
+    int port = 8000;                     ///< 0 = any free port (see port())
+    int workers = 8;                     ///< threads running requests (in-flight requests)
+    std::size_t max_body = 1 << 20;      ///< larger bodies get 413
+    std::size_t max_connections = 10000; ///< idle + active + streams; beyond: evict idle or 503
+    int keep_alive_timeout_s = 5;        ///< idle keep-alive connections are closed after this
     int read_timeout_s = 5;
     int write_timeout_s = 5;
-    int stream_ping_s = 15;                ///< ": ping" comment on every stream this often
+    int stream_ping_s = 15;                   ///< ": ping" comment on every stream this often
     std::size_t stream_max_pending = 1 << 20; ///< a stream further behind than this is dropped
 };
 

@@ -20,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <unordered_map>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -31,12 +32,25 @@ using core::ErrorKind;
 
 namespace detail {
 
+/// A pooled connection and the statements prepared on it. Every parameterised statement is
+/// prepared on first use (up to k_max_prepared per connection), so PostgreSQL plans it once
+/// per connection instead of at every execution; beyond the cap (ad-hoc filter shapes) statements
+/// are sent unprepared.
+struct PooledConnection {
+    static constexpr std::size_t k_max_prepared = 512;
+
+    explicit PooledConnection(const std::string& url) : conn(url) {}
+
+    pqxx::connection conn;
+    std::unordered_map<std::string, std::string> prepared; ///< SQL -> statement name
+};
+
 struct ConnectionPool {
-    ConnectionPool(std::string display, std::size_t size, core::Pool<pqxx::connection>::Factory f)
+    ConnectionPool(std::string display, std::size_t size, core::Pool<PooledConnection>::Factory f)
         : display_url(std::move(display)), pool(size, std::move(f)) {}
 
     const std::string display_url;
-    core::Pool<pqxx::connection> pool;
+    core::Pool<PooledConnection> pool;
 };
 
 } // namespace detail
@@ -158,13 +172,13 @@ core::ResultSet to_result_set(const pqxx::result& result) {
 }
 
 /// Opens and prepares one connection; the pool's factory.
-std::unique_ptr<pqxx::connection> open_connection(const std::string& url,
-                                                  const std::string& display_url) {
+std::unique_ptr<detail::PooledConnection> open_connection(const std::string& url,
+                                                          const std::string& display_url) {
     try {
-        auto conn = std::make_unique<pqxx::connection>(url);
+        auto conn = std::make_unique<detail::PooledConnection>(url);
         {
             // m stores naive UTC timestamps; make now() and casts agree with that.
-            pqxx::nontransaction tx(*conn);
+            pqxx::nontransaction tx(conn->conn);
             tx.exec("SET TIME ZONE 'UTC'");
         }
         return conn;
@@ -194,7 +208,7 @@ std::string with_connect_timeout(const std::string& url) {
 class PostgresSession final : public core::Session {
 public:
     PostgresSession(std::shared_ptr<detail::ConnectionPool> pool,
-                    std::unique_ptr<pqxx::connection> conn)
+                    std::unique_ptr<detail::PooledConnection> conn)
         : m_pool(std::move(pool)), m_conn(std::move(conn)) {}
 
     PostgresSession(const PostgresSession&) = delete;
@@ -205,13 +219,13 @@ public:
         bool healthy = true;
         if (m_in_tx) {
             try {
-                pqxx::nontransaction tx(*m_conn);
+                pqxx::nontransaction tx(m_conn->conn);
                 tx.exec("ROLLBACK");
             } catch (const std::exception&) {
                 healthy = false; // state unknown: do not hand this connection out again
             }
         }
-        healthy = healthy && m_conn->is_open();
+        healthy = healthy && m_conn->conn.is_open();
         m_pool->pool.release(std::move(m_conn), healthy);
     }
 
@@ -225,8 +239,8 @@ public:
 
     void execute_script(std::string_view sql) override {
         // Simple-query protocol (PQexec): accepts several statements, takes no parameters.
-        guarded([&](pqxx::connection& conn) {
-            pqxx::nontransaction tx(conn);
+        guarded([&](detail::PooledConnection& c) {
+            pqxx::nontransaction tx(c.conn);
             tx.exec(std::string(sql));
         });
     }
@@ -274,7 +288,7 @@ public:
 private:
     /// The connection to use; after a lost connection outside a transaction, a fresh one from
     /// the pool (inside a transaction the work is gone, so that is an error until rollback()).
-    pqxx::connection& connection() {
+    detail::PooledConnection& connection() {
         if (!m_conn) {
             if (m_in_tx) {
                 throw Error(ErrorKind::unavailable,
@@ -287,8 +301,9 @@ private:
 
     /// Runs `fn(connection)`, translating pqxx exceptions. A broken connection is returned to
     /// the pool as unhealthy at once, so pqxx never gets to reuse or silently reopen it.
-    template <class Fn> auto guarded(Fn&& fn) -> decltype(fn(std::declval<pqxx::connection&>())) {
-        pqxx::connection& conn = connection();
+    template <class Fn>
+    auto guarded(Fn&& fn) -> decltype(fn(std::declval<detail::PooledConnection&>())) {
+        detail::PooledConnection& conn = connection();
         try {
             return fn(conn);
         } catch (const pqxx::broken_connection& e) {
@@ -298,7 +313,7 @@ private:
                         "database: connection lost: " + server_message(e.what()));
         } catch (const pqxx::pqxx_exception& e) {
             m_tx_failed = m_in_tx;
-            if (!m_conn->is_open()) {
+            if (!m_conn->conn.is_open()) {
                 // A server error that also closed the connection (FATAL): same as a loss.
                 m_pool->pool.release(std::move(m_conn), false);
                 throw Error(ErrorKind::unavailable,
@@ -316,21 +331,32 @@ private:
         std::vector<const char*> values;
         values.reserve(texts.size());
         for (const auto& t : texts) values.push_back(t ? t->c_str() : nullptr);
-        return guarded([&](pqxx::connection& conn) {
-            pqxx::nontransaction tx(conn);
-            return tx.exec_params(std::string(sql), pqxx::prepare::make_dynamic_params(values));
+        return guarded([&](detail::PooledConnection& c) {
+            pqxx::nontransaction tx(c.conn);
+            std::string text(sql);
+            auto found = c.prepared.find(text);
+            if (found == c.prepared.end() &&
+                c.prepared.size() < detail::PooledConnection::k_max_prepared) {
+                std::string name = "m" + std::to_string(c.prepared.size());
+                c.conn.prepare(name, text);
+                found = c.prepared.emplace(std::move(text), std::move(name)).first;
+            }
+            if (found == c.prepared.end()) {
+                return tx.exec_params(std::string(sql), pqxx::prepare::make_dynamic_params(values));
+            }
+            return tx.exec_prepared(found->second, pqxx::prepare::make_dynamic_params(values));
         });
     }
 
     void control(const char* statement) {
-        guarded([&](pqxx::connection& conn) {
-            pqxx::nontransaction tx(conn);
+        guarded([&](detail::PooledConnection& c) {
+            pqxx::nontransaction tx(c.conn);
             tx.exec(statement);
         });
     }
 
     std::shared_ptr<detail::ConnectionPool> m_pool;
-    std::unique_ptr<pqxx::connection> m_conn; ///< null after the connection was lost
+    std::unique_ptr<detail::PooledConnection> m_conn; ///< null after the connection was lost
     bool m_in_tx = false;
     bool m_tx_failed = false; ///< a statement failed since begin(): COMMIT would not commit
 };

@@ -475,7 +475,8 @@ Json DocumentService::insert(Session& session, const std::string& doctype, const
     }
     Json doc = Json::object();
     std::string id = new_uuid();
-    if (input.contains("id") && input.at("id").is_string()) {
+    const bool id_given = input.contains("id") && input.at("id").is_string();
+    if (id_given) {
         Field idf;
         idf.name = "id";
         idf.type = FieldType::uuid;
@@ -511,7 +512,8 @@ Json DocumentService::insert(Session& session, const std::string& doctype, const
             ErrorKind::conflict,
             fmt::format("DocType '{}': a document named '{}' already exists", dt.name, name));
     }
-    if (m_repo.exists(session, dt, "id", Json(id))) {
+    // A generated UUID cannot collide; only an id given by the caller needs the round trip.
+    if (id_given && m_repo.exists(session, dt, "id", Json(id))) {
         throw Error(
             ErrorKind::conflict,
             fmt::format("DocType '{}': a document with id '{}' already exists", dt.name, id));

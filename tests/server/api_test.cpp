@@ -4,6 +4,11 @@
 
 #include "m/server/jwt.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
 #include <atomic>
 #include <mutex>
 
@@ -762,4 +767,100 @@ TEST_CASE("serve: the Desk's files, client-side routes, no traversal; CORS close
     auto simple = c.Get("/health", {{"Origin", "http://evil.test"}});
     REQUIRE(simple);
     CHECK(simple->get_header_value("Access-Control-Allow-Origin").empty());
+}
+
+namespace {
+
+/// A raw TCP connection to 127.0.0.1:port, or -1.
+int connect_to(int port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    timeval tv{5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return fd;
+}
+
+/// Sends `request` and reads until `until` has arrived; false on timeout or close.
+bool exchange(int fd, const std::string& request, const std::string& until) {
+    if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
+        static_cast<ssize_t>(request.size())) {
+        return false;
+    }
+    std::string got;
+    char buf[4096];
+    while (got.find(until) == std::string::npos) {
+        ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) return false;
+        got.append(buf, static_cast<size_t>(n));
+    }
+    return true;
+}
+
+} // namespace
+
+TEST_CASE("serve: 1,000 idle connections and 200 live streams do not starve API requests",
+          "[api]") {
+    rlimit lim{};
+    getrlimit(RLIMIT_NOFILE, &lim);
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+    if (lim.rlim_cur < 2500) {
+        WARN("RLIMIT_NOFILE is " << lim.rlim_cur << "; skipped");
+        return;
+    }
+    ServedProject sp("sqlite", {{"M_LOG_LEVEL", "warn"}});
+    std::string token = sp.token("alice@test");
+    const int port = sp.server->port();
+
+    std::vector<int> fds;
+    for (int i = 0; i < 1000; ++i) {
+        int fd = connect_to(port);
+        REQUIRE(fd >= 0);
+        fds.push_back(fd);
+        REQUIRE(exchange(fd, "GET /api/v1/auth/me HTTP/1.1\r\nHost: t\r\n\r\n",
+                         "\"authenticated\":false}"));
+    }
+    for (int i = 0; i < 200; ++i) {
+        int fd = connect_to(port);
+        REQUIRE(fd >= 0);
+        fds.push_back(fd);
+        REQUIRE(exchange(fd,
+                         "GET /api/v1/stream HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " +
+                             token + "\r\n\r\n",
+                         ": connected"));
+    }
+    auto c = sp.server->client();
+    double worst = 0;
+    for (int i = 0; i < 20; ++i) {
+        auto t0 = std::chrono::steady_clock::now();
+        auto r = c.Get("/api/v1/Customer?limit=5", bearer(token));
+        worst = std::max(
+            worst, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        REQUIRE_STATUS(r, 200);
+    }
+    INFO("slowest request " << worst << " s");
+    CHECK(worst < 1.0); // the stock thread pool would hang until keep-alive timeouts (5 s+)
+    // A change reaches the 200 raw streams.
+    create(c, token, "Customer", {{"customer_name", "Broadcast"}});
+    std::string got;
+    char buf[8192];
+    int reached = 0;
+    for (std::size_t i = 1000; i < fds.size(); ++i) {
+        got.clear();
+        while (got.find("\"name\":\"Broadcast\"") == std::string::npos) {
+            ssize_t n = ::recv(fds[i], buf, sizeof buf, 0);
+            if (n <= 0) break;
+            got.append(buf, static_cast<size_t>(n));
+        }
+        if (got.find("\"name\":\"Broadcast\"") != std::string::npos) ++reached;
+    }
+    CHECK(reached == 200);
+    for (int fd : fds) ::close(fd);
 }

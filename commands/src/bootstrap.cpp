@@ -10,6 +10,8 @@
 #include <fmt/format.h>
 
 #include <dlfcn.h>
+#include <map>
+#include <mutex>
 #include <unistd.h>
 
 namespace m::commands {
@@ -34,15 +36,29 @@ fs::path executable_dir() {
 }
 
 using CreateDatabase = int (*)(const char*, std::size_t, core::Database**, char*, std::size_t);
-using ModuleVersion = const char* (*)();
 
-/// Loads m-postgres.so once: next to the executable (build tree), then ../lib/m (installed).
+/// m-postgres.so's factory, loaded once.
 CreateDatabase postgres_factory() {
     static CreateDatabase factory = nullptr;
-    if (factory) return factory;
+    if (!factory) {
+        void* handle =
+            open_module("m-postgres.so", "m_postgres_module_version", "PostgreSQL support");
+        factory = module_symbol<CreateDatabase>(handle, "m_postgres_create_database",
+                                                "PostgreSQL support");
+    }
+    return factory;
+}
+
+} // namespace
+
+void* open_module(const std::string& file, const std::string& version_symbol,
+                  const std::string& what) {
+    static std::mutex mutex;
+    static std::map<std::string, void*> loaded;
+    std::lock_guard lock(mutex);
+    if (auto it = loaded.find(file); it != loaded.end()) return it->second;
     fs::path dir = executable_dir();
-    std::vector<fs::path> candidates{dir / "m-postgres.so",
-                                     dir.parent_path() / "lib" / "m" / "m-postgres.so"};
+    std::vector<fs::path> candidates{dir / file, dir.parent_path() / "lib" / "m" / file};
     std::string tried;
     for (const auto& path : candidates) {
         if (!fs::exists(path)) {
@@ -51,29 +67,34 @@ CreateDatabase postgres_factory() {
         }
         void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
         if (!handle) {
-            throw Error(
-                ErrorKind::unavailable,
-                fmt::format("PostgreSQL support: cannot load {}: {}", path.string(), dlerror()));
-        }
-        auto version = reinterpret_cast<ModuleVersion>(dlsym(handle, "m_postgres_module_version"));
-        auto create = reinterpret_cast<CreateDatabase>(dlsym(handle, "m_postgres_create_database"));
-        if (!version || !create) {
             throw Error(ErrorKind::unavailable,
-                        fmt::format("PostgreSQL support: {} is not an m module", path.string()));
+                        fmt::format("{}: cannot load {}: {}", what, path.string(), dlerror()));
+        }
+        using Version = const char* (*)();
+        auto version = reinterpret_cast<Version>(dlsym(handle, version_symbol.c_str()));
+        if (!version) {
+            throw Error(ErrorKind::unavailable,
+                        fmt::format("{}: {} is not an m module", what, path.string()));
         }
         if (std::string(version()) != M_VERSION) {
             throw Error(ErrorKind::unavailable,
-                        fmt::format("PostgreSQL support: {} was built for m {}, this is m {}",
-                                    path.string(), version(), M_VERSION));
+                        fmt::format("{}: {} was built for m {}, this is m {}", what, path.string(),
+                                    version(), M_VERSION));
         }
-        factory = create;
-        return factory;
+        loaded[file] = handle;
+        return handle;
     }
     throw Error(ErrorKind::unavailable,
-                fmt::format("PostgreSQL support is not installed (looked for {})", tried));
+                fmt::format("{} is not installed (looked for {})", what, tried));
 }
 
-} // namespace
+void* module_symbol_address(void* handle, const std::string& name, const std::string& what) {
+    void* address = dlsym(handle, name.c_str());
+    if (!address) {
+        throw Error(ErrorKind::unavailable, fmt::format("{}: the module has no {}", what, name));
+    }
+    return address;
+}
 
 core::Settings load_settings_for(const GlobalOptions& options) {
     core::SettingsFlags flags;

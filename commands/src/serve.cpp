@@ -1,20 +1,19 @@
-// `m serve`: the HTTP API, the Desk and live updates (SPEC §6, §8) on the bootstrapped container.
-// SIGINT/SIGTERM stop it gracefully: the listener closes, in-flight requests finish, streams and
-// idle connections are closed, then services stop in reverse order.
+// `m serve`: the HTTP API, the Desk and live updates (SPEC §6, §8) on the bootstrapped container,
+// and `m routes`. The HTTP runtime lives in the loadable module m-server.so (server/), so that
+// httplib and OpenSSL cost nothing to the other commands; this file checks the schema, gathers
+// the options and hands over. SIGINT/SIGTERM stop the server gracefully: in-flight requests
+// finish, streams and idle connections close, then services stop in reverse order.
 #include "m/commands/command.hpp"
 #include "m/core/error.hpp"
-#include "m/core/events.hpp"
 #include "m/migrations/migrator.hpp"
-#include "m/server/app.hpp"
+#include "m/server/module.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <atomic>
 #include <csignal>
 #include <pthread.h>
 #include <thread>
-#include <unistd.h>
 
 namespace m::commands {
 
@@ -24,6 +23,9 @@ using core::ErrorKind;
 namespace {
 
 namespace fs = std::filesystem;
+
+constexpr const char* k_server_module = "m-server.so";
+constexpr const char* k_what = "the HTTP server (m serve)";
 
 struct ServeFlags {
     std::string host;
@@ -50,13 +52,17 @@ fs::path find_desk(const core::Settings& settings) {
 }
 
 void serve(const GlobalOptions& options, Needs needs, const ServeFlags& flags) {
-    // Signals are taken by one thread with sigwait(); every other thread (workers, hub) inherits
-    // the blocked mask, so a signal never interrupts a request half-way.
+    // Blocked before any thread starts (the pool, the server's workers), so that only the
+    // module's signal thread takes SIGINT/SIGTERM and no request is interrupted half-way.
     sigset_t signals;
     sigemptyset(&signals);
     sigaddset(&signals, SIGINT);
     sigaddset(&signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+    void* module = open_module(k_server_module, "m_server_module_version", k_what);
+    using Serve = int (*)(const server::ServeRequest*, char*, std::size_t);
+    auto run = module_symbol<Serve>(module, "m_server_serve", k_what);
 
     auto rt = bootstrap(options, needs);
     const auto& s = rt->settings;
@@ -69,7 +75,11 @@ void serve(const GlobalOptions& options, Needs needs, const ServeFlags& flags) {
                                 plan.changes.size(), plan.changes.size() == 1 ? "" : "s"));
     }
 
-    server::ServeOptions o;
+    server::ServeRequest request;
+    request.meta = &rt->meta;
+    request.db = &rt->db();
+    request.controllers = &rt->controllers;
+    auto& o = request.options;
     o.http.host = flags.host.empty() ? s.server_host : flags.host;
     o.http.port = flags.port >= 0 ? flags.port : s.server_port;
     o.http.workers = flags.threads > 0 ? flags.threads : s.server_threads;
@@ -82,37 +92,9 @@ void serve(const GlobalOptions& options, Needs needs, const ServeFlags& flags) {
     o.desk_dir = find_desk(s);
     o.access_log = s.log_level == "trace" || s.log_level == "debug" || s.log_level == "info";
 
-    core::InProcessEventBus events;
-    server::ServerApp app(rt->meta, rt->db(), rt->controllers, events, o);
-    int port = app.bind();
-
-    std::atomic<bool> finished{false};
-    std::thread watcher([&] {
-        int sig = 0;
-        sigwait(&signals, &sig);
-        if (!finished) {
-            fmt::print(stderr, "m serve: {} received, finishing in-flight requests\n",
-                       sig == SIGINT ? "SIGINT" : "SIGTERM");
-        }
-        app.stop();
-    });
-    fmt::print(stderr, "m serve: listening on http://{}:{} ({} workers, {}, Desk {})\n",
-               o.http.host, port, o.http.workers, rt->db().display_url(),
-               o.desk_dir.empty() ? "not built" : o.desk_dir.string());
-    std::fflush(stderr);
-    try {
-        app.run();
-    } catch (...) {
-        finished = true;
-        pthread_kill(watcher.native_handle(), SIGTERM);
-        watcher.join();
-        throw;
-    }
-    // Wake the watcher if run() returned without a signal, so it can be joined.
-    finished = true;
-    pthread_kill(watcher.native_handle(), SIGTERM);
-    watcher.join();
-    fmt::print(stderr, "m serve: stopped\n");
+    char message[1024] = {0};
+    int rc = run(&request, message, sizeof message);
+    if (rc != 0) throw Error(static_cast<ErrorKind>(rc - 1), message);
 }
 
 } // namespace
@@ -129,6 +111,9 @@ void add_serve(CLI::App& cmd, const GlobalOptions& options, Needs needs) {
 
 void add_routes(CLI::App& cmd, const GlobalOptions& options, Needs needs) {
     cmd.callback([&options, needs] {
+        void* module = open_module(k_server_module, "m_server_module_version", k_what);
+        using Routes = const std::vector<server::RouteInfo>* (*)();
+        const auto& routes = *module_symbol<Routes>(module, "m_server_routes", k_what)();
         auto rt = bootstrap(options, needs);
         std::vector<std::string> doctypes;
         for (const auto& dt : rt->meta.all()) {
@@ -136,14 +121,14 @@ void add_routes(CLI::App& cmd, const GlobalOptions& options, Needs needs) {
         }
         if (options.json) {
             core::Json out = core::Json::array();
-            for (const auto& r : server::route_table()) {
+            for (const auto& r : routes) {
                 out.push_back(
                     core::Json{{"method", r.method}, {"path", r.path}, {"summary", r.summary}});
             }
             print_json(core::Json{{"routes", out}, {"doctypes", doctypes}});
             return;
         }
-        for (const auto& r : server::route_table()) {
+        for (const auto& r : routes) {
             fmt::print("{:<7} {:<36} {}\n", r.method, r.path, r.summary);
         }
         fmt::print("\n{{doctype}} is one of: {}\n", fmt::join(doctypes, ", "));

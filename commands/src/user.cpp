@@ -4,7 +4,6 @@
 #include "m/core/core_app.hpp"
 #include "m/core/document_service.hpp"
 #include "m/core/error.hpp"
-#include "m/server/auth.hpp"
 
 #include <fmt/format.h>
 
@@ -99,13 +98,18 @@ void user_apikey(const GlobalOptions& options, Needs needs, const UserOptions& o
     core::UnitOfWork uow(*session);
     core::DocumentService docs(rt->meta, rt->db(), &rt->controllers);
     docs.get(*session, std::string(core::k_user_doctype), o.email); // not_found names the user
-    std::string key =
-        server::AuthService::create_api_key(rt->db(), *session, rt->meta, o.email, o.label);
+    core::ApiKeyParts key = core::new_api_key();
+    Json row = Json::object();
+    row["for_user"] = o.email;
+    row["key_id"] = key.key_id;
+    row["secret_hash"] = key.secret_hash;
+    row["label"] = o.label;
+    docs.insert(*session, std::string(core::k_api_key_doctype), row, "Administrator");
     uow.commit();
     if (options.json) {
-        print_json(Json{{"user", o.email}, {"api_key", key}});
+        print_json(Json{{"user", o.email}, {"api_key", key.key}});
     } else {
-        fmt::print("{}\n", key);
+        fmt::print("{}\n", key.key);
         fmt::print(stderr, "API key of {} (shown once; send it as the X-API-Key header)\n",
                    o.email);
     }

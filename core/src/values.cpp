@@ -2,8 +2,10 @@
 
 #include "m/core/error.hpp"
 
+#include <cstring>
 #include <fmt/format.h>
 #include <sodium.h>
+#include <vector>
 
 #include <charconv>
 #include <chrono>
@@ -343,6 +345,36 @@ std::string now_timestamp() {
     civil_from_days(day, y, mo, d);
     return fmt::format("{:04}-{:02}-{:02} {}", y, mo, d,
                        format_clock(static_cast<int>(secs - day * 86400), micros, true));
+}
+
+std::string api_key_secret_hash(std::string_view secret) {
+    if (sodium_init() < 0) throw Error(ErrorKind::internal, "libsodium failed to initialise");
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(secret.data()),
+                       secret.size());
+    char hex[crypto_hash_sha256_BYTES * 2 + 1];
+    sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+    return hex;
+}
+
+ApiKeyParts new_api_key() {
+    if (sodium_init() < 0) throw Error(ErrorKind::internal, "libsodium failed to initialise");
+    auto token = [](std::size_t n) {
+        std::vector<unsigned char> bytes(n);
+        randombytes_buf(bytes.data(), n);
+        std::string out(sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_URLSAFE_NO_PADDING),
+                        '\0');
+        sodium_bin2base64(out.data(), out.size(), bytes.data(), n,
+                          sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+        out.resize(std::strlen(out.c_str()));
+        return out;
+    };
+    ApiKeyParts parts;
+    parts.key_id = "mk_" + token(9);
+    std::string secret = token(32);
+    parts.secret_hash = api_key_secret_hash(secret);
+    parts.key = parts.key_id + "." + secret;
+    return parts;
 }
 
 std::string new_uuid() {

@@ -278,7 +278,7 @@ core::Principal AuthService::from_api_key(const std::string& key) {
         throw Error(ErrorKind::unauthenticated, "malformed API key (expected <key_id>.<secret>)");
     }
     const std::string key_id = key.substr(0, dot);
-    const std::string given_hash = sha256_hex(key.substr(dot + 1));
+    const std::string given_hash = core::api_key_secret_hash(key.substr(dot + 1));
     auto matches = [&](const std::string& stored) {
         return stored.size() == given_hash.size() &&
                CRYPTO_memcmp(stored.data(), given_hash.data(), stored.size()) == 0;
@@ -313,22 +313,6 @@ core::Principal AuthService::from_api_key(const std::string& key) {
     if (m_keys.size() > 10000) m_keys.clear();
     m_keys[key_id] = CachedKey{*rs.rows[0][0], who, t};
     return who;
-}
-
-std::string AuthService::create_api_key(core::Database& db, core::Session& session,
-                                        const core::MetaRegistry& meta, const std::string& user,
-                                        const std::string& label) {
-    // Only the hash of the secret is stored; the key id is public (it names the row).
-    std::string key_id = "mk_" + random_token(9);
-    std::string secret = random_token(32);
-    core::DocumentService docs(meta, db);
-    Json row = Json::object();
-    row["for_user"] = user;
-    row["key_id"] = key_id;
-    row["secret_hash"] = sha256_hex(secret);
-    row["label"] = label;
-    docs.insert(session, std::string(core::k_api_key_doctype), row, user);
-    return key_id + "." + secret;
 }
 
 } // namespace m::server

@@ -81,9 +81,6 @@ double process_start_time() {
     return start;
 }
 
-// Read at load time, so the fallback is close to the real start too.
-[[maybe_unused]] const double k_start_time = process_start_time();
-
 void family(std::string& out, const char* name, const char* type, const char* help) {
     out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
 }

@@ -60,6 +60,18 @@ core::Settings load_settings_for(const GlobalOptions& options);
 /// Builds the runtime up to `needs` (composition root). Throws core::Error.
 std::unique_ptr<Runtime> bootstrap(const GlobalOptions& options, Needs needs);
 
+/// Loads a module of m (m-postgres.so, m-server.so) once: next to the executable (build tree),
+/// then ../lib/m (installed). `version_symbol` names its version function, which must return this
+/// m's version. Throws Error{unavailable} naming `what` when it is missing or does not fit.
+void* open_module(const std::string& file, const std::string& version_symbol,
+                  const std::string& what);
+
+/// A function of a loaded module, or Error{unavailable}.
+void* module_symbol_address(void* handle, const std::string& name, const std::string& what);
+template <class F> F module_symbol(void* handle, const std::string& name, const std::string& what) {
+    return reinterpret_cast<F>(module_symbol_address(handle, name, what));
+}
+
 /// Creates the database adapter for a URL (postgres:// | sqlite://), not started.
 std::unique_ptr<core::Database> make_database(const core::Settings& settings);
 

@@ -12,6 +12,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace m::core {
 
@@ -33,6 +34,18 @@ std::string now_timestamp();
 
 /// A random (version 4) UUID, lowercase.
 std::string new_uuid();
+
+/// A new API key (`m user apikey`): `key` = `<key_id>.<secret>` is shown once; only `key_id`
+/// and `secret_hash` are stored.
+struct ApiKeyParts {
+    std::string key;
+    std::string key_id;
+    std::string secret_hash;
+};
+ApiKeyParts new_api_key();
+
+/// Lower-case hex SHA-256 of an API key's secret, as stored in ApiKey.secret_hash.
+std::string api_key_secret_hash(std::string_view secret);
 
 /// Whether `s` is a UUID in 8-4-4-4-12 hex form (any case).
 bool valid_uuid(const std::string& s);

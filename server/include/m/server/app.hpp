@@ -14,6 +14,7 @@
 #include "m/server/auth.hpp"
 #include "m/server/http_server.hpp"
 #include "m/server/metrics.hpp"
+#include "m/server/options.hpp"
 
 #include <filesystem>
 #include <memory>
@@ -21,24 +22,6 @@
 #include <vector>
 
 namespace m::server {
-
-struct ServeOptions {
-    HttpOptions http;
-    AuthOptions auth;
-    std::vector<std::string> cors_origins; ///< empty = same origin only
-    std::filesystem::path desk_dir;        ///< built Desk; empty or missing = not served
-    bool access_log = true;                ///< one line per request on stderr
-};
-
-/// One route of the API, for `m routes` and the metrics labels.
-struct RouteInfo {
-    std::string method;
-    std::string path; ///< pattern: /api/v1/{doctype}/{id}
-    std::string summary;
-};
-
-/// Every route `m serve` answers, in matching order.
-const std::vector<RouteInfo>& route_table();
 
 class ServerApp {
 public:

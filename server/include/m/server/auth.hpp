@@ -13,6 +13,7 @@
 #include "m/core/doctype.hpp"
 #include "m/core/permissions.hpp"
 #include "m/core/values.hpp"
+#include "m/server/options.hpp"
 #include "m/server/rate_limiter.hpp"
 
 #include <chrono>
@@ -25,16 +26,6 @@
 #include <unordered_set>
 
 namespace m::server {
-
-struct AuthOptions {
-    std::string secret;              ///< M_SECRET_KEY; must not be empty
-    std::int64_t access_ttl_s = 900; ///< access token lifetime
-    std::int64_t refresh_ttl_s = 14 * 86400;
-    std::ptrdiff_t password_checks = 2; ///< Argon2 verifications at once
-    std::size_t login_per_account = 10; ///< attempts per account per window
-    std::size_t login_per_client = 50;  ///< attempts per client address per window
-    std::chrono::seconds login_window{300};
-};
 
 /// What a successful login or refresh returns (the JSON of SPEC §6).
 struct TokenPair {
@@ -68,12 +59,6 @@ public:
 
     /// Roles of a user, or Error{unauthenticated} when the user is missing or disabled.
     std::vector<std::string> roles_of(core::Session& session, const std::string& user) const;
-
-    /// Creates an API key for `user`; returns the key `<key_id>.<secret>` (shown once).
-    /// Inserts it in `session`'s transaction (the caller commits).
-    static std::string create_api_key(core::Database& db, core::Session& session,
-                                      const core::MetaRegistry& meta, const std::string& user,
-                                      const std::string& label);
 
 private:
     TokenPair issue(const std::string& user, const std::vector<std::string>& roles,

@@ -13,6 +13,8 @@
 // This header exposes httplib types; only server/ includes it.
 #pragma once
 
+#include "m/server/options.hpp"
+
 #include <httplib.h>
 
 #include <cstddef>
@@ -21,19 +23,6 @@
 #include <string>
 
 namespace m::server {
-
-struct HttpOptions {
-    std::string host = "127.0.0.1";
-    int port = 8000;                     ///< 0 = any free port (see port())
-    int workers = 8;                     ///< threads running requests (in-flight requests)
-    std::size_t max_body = 1 << 20;      ///< larger bodies get 413
-    std::size_t max_connections = 10000; ///< idle + active + streams; beyond: evict idle or 503
-    int keep_alive_timeout_s = 5;        ///< idle keep-alive connections are closed after this
-    int read_timeout_s = 5;
-    int write_timeout_s = 5;
-    int stream_ping_s = 15;                   ///< ": ping" comment on every stream this often
-    std::size_t stream_max_pending = 1 << 20; ///< a stream further behind than this is dropped
-};
 
 /// Counters for /metrics and tests (a snapshot; each value read atomically).
 struct HttpStats {

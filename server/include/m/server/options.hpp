@@ -1,0 +1,55 @@
+// Options of `m serve`, in a header without httplib: the command (commands/src/serve.cpp) fills
+// them and hands them to the loadable module m-server.so.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace m::server {
+
+struct HttpOptions {
+    std::string host = "127.0.0.1";
+    int port = 8000;                     ///< 0 = any free port (see port())
+    int workers = 8;                     ///< threads running requests (in-flight requests)
+    std::size_t max_body = 1 << 20;      ///< larger bodies get 413
+    std::size_t max_connections = 10000; ///< idle + active + streams; beyond: evict idle or 503
+    int keep_alive_timeout_s = 5;        ///< idle keep-alive connections are closed after this
+    int read_timeout_s = 5;
+    int write_timeout_s = 5;
+    int stream_ping_s = 15;                   ///< ": ping" comment on every stream this often
+    std::size_t stream_max_pending = 1 << 20; ///< a stream further behind than this is dropped
+};
+
+struct AuthOptions {
+    std::string secret;              ///< M_SECRET_KEY; must not be empty
+    std::int64_t access_ttl_s = 900; ///< access token lifetime
+    std::int64_t refresh_ttl_s = 14 * 86400;
+    std::ptrdiff_t password_checks = 2; ///< Argon2 verifications at once
+    std::size_t login_per_account = 10; ///< attempts per account per window
+    std::size_t login_per_client = 50;  ///< attempts per client address per window
+    std::chrono::seconds login_window{300};
+};
+
+struct ServeOptions {
+    HttpOptions http;
+    AuthOptions auth;
+    std::vector<std::string> cors_origins; ///< empty = same origin only
+    std::filesystem::path desk_dir;        ///< built Desk; empty or missing = not served
+    bool access_log = true;                ///< one line per request on stderr
+};
+
+/// One route of the API, for `m routes` and the metrics labels.
+struct RouteInfo {
+    std::string method;
+    std::string path; ///< pattern: /api/v1/{doctype}/{id}
+    std::string summary;
+};
+
+/// Every route `m serve` answers, in matching order.
+const std::vector<RouteInfo>& route_table();
+
+} // namespace m::server

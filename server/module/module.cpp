@@ -71,8 +71,8 @@ __attribute__((visibility("default"))) const char* m_server_module_version() {
     return M_VERSION;
 }
 
-__attribute__((visibility("default"))) int
-m_server_serve(const m::server::ServeRequest* request, char* message, std::size_t size) {
+__attribute__((visibility("default"))) int m_server_serve(const m::server::ServeRequest* request,
+                                                          char* message, std::size_t size) {
     try {
         serve(*request);
         return 0;
@@ -85,8 +85,7 @@ m_server_serve(const m::server::ServeRequest* request, char* message, std::size_
     }
 }
 
-__attribute__((visibility("default"))) const std::vector<m::server::RouteInfo>*
-m_server_routes() {
+__attribute__((visibility("default"))) const std::vector<m::server::RouteInfo>* m_server_routes() {
     return &m::server::route_table();
 }
 }

@@ -43,4 +43,8 @@ SqlDialect::describe_tables(Session& session, const std::vector<std::string>& ta
     return out;
 }
 
+std::optional<long long> SqlDialect::estimated_rows(Session&, std::string_view) const {
+    return std::nullopt;
+}
+
 } // namespace m::core

@@ -819,9 +819,23 @@ ListResult DocumentService::list(Session& session, const std::string& doctype, L
         if (result.has_more) result.items.pop_back();
         return result;
     }
+    if (count == CountMode::estimated && query.filters.empty()) {
+        // The planner's figure for large unfiltered tables (counting them costs a scan); small
+        // tables, filtered lists and databases without statistics are counted exactly.
+        constexpr long long k_estimate_above = 100000;
+        auto estimate = m_db.dialect().estimated_rows(session, dt.table_name());
+        if (estimate && *estimate >= k_estimate_above) {
+            ListQuery probe = query;
+            probe.limit = query.limit + 1;
+            result.items = m_repo.list(session, dt, probe);
+            result.has_more = static_cast<long long>(result.items.size()) > query.limit;
+            if (result.has_more) result.items.pop_back();
+            result.total =
+                std::max(*estimate, query.offset + static_cast<long long>(result.items.size()));
+            return result;
+        }
+    }
     result.items = m_repo.list(session, dt, query);
-    // `estimated` is exact for now: both databases count the filtered rows; a planner estimate
-    // comes with the HTTP API where large tables matter.
     result.total = m_repo.count(session, dt, query.filters);
     result.has_more = query.offset + static_cast<long long>(result.items.size()) < *result.total;
     return result;

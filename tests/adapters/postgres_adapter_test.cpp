@@ -622,3 +622,19 @@ TEST_CASE("postgres sessions work from several threads", "[postgres]") {
           std::to_string(k_threads * k_inserts));
     CHECK(db.open_connections() <= 4);
 }
+
+TEST_CASE("postgres dialect estimates rows from the planner's statistics", "[postgres]") {
+    const auto url = server_url();
+    if (!url) return;
+    ScratchDatabase scratch(*url);
+    auto session = scratch.db().session();
+    const auto& dialect = scratch.db().dialect();
+    session->execute_script("CREATE TABLE big (id int)");
+    CHECK_FALSE(dialect.estimated_rows(*session, "big")); // never analysed: no estimate
+    session->execute_script(
+        "INSERT INTO big SELECT g FROM generate_series(1, 5000) g; ANALYZE big");
+    auto estimate = dialect.estimated_rows(*session, "big");
+    REQUIRE(estimate);
+    CHECK(*estimate == 5000);
+    CHECK_FALSE(dialect.estimated_rows(*session, "no_such_table"));
+}

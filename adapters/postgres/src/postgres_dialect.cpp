@@ -295,4 +295,15 @@ PostgresDialect::describe_tables(core::Session& session,
     return out;
 }
 
+std::optional<long long> PostgresDialect::estimated_rows(core::Session& session,
+                                                         std::string_view table) const {
+    // reltuples is -1 for a table that was never vacuumed or analysed (PostgreSQL 14+).
+    auto rs = session.query("SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass($1)",
+                            {core::quote_ident(table)});
+    if (rs.empty() || !rs.rows[0][0]) return std::nullopt;
+    long long n = std::stoll(*rs.rows[0][0]);
+    if (n < 0) return std::nullopt;
+    return n;
+}
+
 } // namespace m::adapters::postgres

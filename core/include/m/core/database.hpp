@@ -128,6 +128,10 @@ public:
     /// DocTypes must stay fast).
     virtual std::map<std::string, TableInfo>
     describe_tables(Session& session, const std::vector<std::string>& tables) const;
+
+    /// The planner's estimate of a table's rows (PostgreSQL's pg_class.reltuples), or nullopt
+    /// when the database keeps none (SQLite, a table never analysed). For `count=estimated`.
+    virtual std::optional<long long> estimated_rows(Session& session, std::string_view table) const;
 };
 
 /// Quotes an identifier for both dialects ("name"). Identifiers come only from validated

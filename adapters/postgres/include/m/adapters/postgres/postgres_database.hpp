@@ -81,6 +81,8 @@ public:
     /// Like describe_table for every table of `tables` that exists, in two catalog queries.
     std::map<std::string, core::TableInfo>
     describe_tables(core::Session& session, const std::vector<std::string>& tables) const override;
+    std::optional<long long> estimated_rows(core::Session& session,
+                                            std::string_view table) const override;
 };
 
 /// A PostgreSQL database reached through a postgres:// or postgresql:// URL (libpq URI syntax;

@@ -811,12 +811,16 @@ ListResult DocumentService::list(Session& session, const std::string& doctype, L
     ListResult result;
     result.limit = query.limit;
     result.offset = query.offset;
-    if (count == CountMode::none) {
+    // Without an exact count, has_more comes from fetching one row more than asked for.
+    auto probe_page = [&] {
         ListQuery probe = query;
         probe.limit = query.limit + 1;
         result.items = m_repo.list(session, dt, probe);
         result.has_more = static_cast<long long>(result.items.size()) > query.limit;
         if (result.has_more) result.items.pop_back();
+    };
+    if (count == CountMode::none) {
+        probe_page();
         return result;
     }
     if (count == CountMode::estimated && query.filters.empty()) {
@@ -825,11 +829,7 @@ ListResult DocumentService::list(Session& session, const std::string& doctype, L
         constexpr long long k_estimate_above = 100000;
         auto estimate = m_db.dialect().estimated_rows(session, dt.table_name());
         if (estimate && *estimate >= k_estimate_above) {
-            ListQuery probe = query;
-            probe.limit = query.limit + 1;
-            result.items = m_repo.list(session, dt, probe);
-            result.has_more = static_cast<long long>(result.items.size()) > query.limit;
-            if (result.has_more) result.items.pop_back();
+            probe_page();
             result.total =
                 std::max(*estimate, query.offset + static_cast<long long>(result.items.size()));
             return result;

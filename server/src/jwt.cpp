@@ -6,7 +6,6 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/rand.h>
 
 #include <algorithm>
 #include <array>
@@ -235,34 +234,6 @@ std::string base64url_decode(std::string_view text) {
     // Leftover bits must be zero: otherwise several strings decode to the same bytes, and a
     // token could be altered without touching its signature.
     if ((buffer & ((1u << bits) - 1)) != 0) bad_base64("non-zero trailing bits");
-    return out;
-}
-
-std::string random_token(std::size_t n) {
-    if (n > static_cast<std::size_t>(INT_MAX)) {
-        throw Error(ErrorKind::internal, fmt::format("random_token: {} bytes is too many", n));
-    }
-    std::vector<unsigned char> buffer(n);
-    if (n > 0 && RAND_bytes(buffer.data(), static_cast<int>(n)) != 1) {
-        throw Error(ErrorKind::internal,
-                    "RAND_bytes failed: the OS random generator is unavailable");
-    }
-    return base64url_encode({reinterpret_cast<const char*>(buffer.data()), buffer.size()});
-}
-
-std::string sha256_hex(std::string_view data) {
-    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-    unsigned int size = 0;
-    if (EVP_Digest(bytes_of(data), data.size(), digest.data(), &size, EVP_sha256(), nullptr) != 1) {
-        throw Error(ErrorKind::internal, "SHA-256 failed in OpenSSL");
-    }
-    static constexpr char k_hex[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(size * 2);
-    for (unsigned int i = 0; i < size; ++i) {
-        out += k_hex[digest[i] >> 4];
-        out += k_hex[digest[i] & 0x0F];
-    }
     return out;
 }
 

@@ -3,6 +3,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <set>
+#include <string>
+
 using m::core::Field;
 using m::core::FieldType;
 using m::core::Json;
@@ -77,4 +80,24 @@ TEST_CASE("timestamps and ids have their canonical shapes", "[values]") {
     CHECK(a.size() == 36);
     CHECK(a[14] == '4');
     CHECK(a != b);
+}
+
+TEST_CASE("API keys: shown once as <key_id>.<secret>, stored as the secret's SHA-256", "[values]") {
+    // printf 'abc' | openssl dgst -sha256 ; printf '' | openssl dgst -sha256
+    CHECK(m::core::api_key_secret_hash("abc") ==
+          "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    CHECK(m::core::api_key_secret_hash("") ==
+          "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    std::set<std::string> seen;
+    for (int i = 0; i < 50; ++i) {
+        auto key = m::core::new_api_key();
+        auto dot = key.key.find('.');
+        REQUIRE(dot != std::string::npos);
+        CHECK(key.key.substr(0, dot) == key.key_id);
+        CHECK(key.key_id.rfind("mk_", 0) == 0);
+        CHECK(key.key.size() - dot - 1 == 43); // 32 random bytes, base64url without padding
+        CHECK(m::core::api_key_secret_hash(key.key.substr(dot + 1)) == key.secret_hash);
+        seen.insert(key.key);
+    }
+    CHECK(seen.size() == 50);
 }

@@ -320,25 +320,6 @@ TEST_CASE("base64url: strict decoding", "[auth]") {
     CHECK(message("Zm9") == "invalid base64url: non-zero trailing bits"); // "Zm8" is canonical
 }
 
-TEST_CASE("random_token and sha256_hex", "[auth]") {
-    std::set<std::string> seen;
-    for (int i = 0; i < 100; ++i) {
-        const std::string token = m::server::random_token();
-        CHECK(token.size() == 43);
-        CHECK(base64url_decode(token).size() == 32);
-        seen.insert(token);
-    }
-    CHECK(seen.size() == 100);
-    CHECK(m::server::random_token(0).empty());
-    CHECK(base64url_decode(m::server::random_token(7)).size() == 7);
-
-    // printf 'abc' | openssl dgst -sha256 ; printf '' | openssl dgst -sha256
-    CHECK(m::server::sha256_hex("abc") ==
-          "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-    CHECK(m::server::sha256_hex("") ==
-          "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-}
-
 TEST_CASE("jwt: an empty secret is refused as a server error", "[auth]") {
     try {
         jwt_sign(valid_claims(), "");

@@ -130,6 +130,17 @@ private:
     fs::path m_log;
 };
 
+/// Logs `email` in (password k_password) and returns the access token.
+inline std::string login(const Server& server, const std::string& email) {
+    auto c = server.client();
+    auto r = c.Post("/api/v1/auth/login", json{{"email", email}, {"password", k_password}}.dump(),
+                    "application/json");
+    REQUIRE(r);
+    INFO(r->body);
+    REQUIRE(r->status == 200);
+    return json::parse(r->body).at("access_token").get<std::string>();
+}
+
 /// A project with the test app, migrated, with users:
 ///   admin@test (Admin), alice@test and bob@test (Staff, Sales User), carol@test (no role).
 struct ServedProject {
@@ -157,16 +168,7 @@ struct ServedProject {
     }
 
     /// Logs in and returns the access token.
-    std::string token(const std::string& email) const {
-        auto c = server->client();
-        auto r =
-            c.Post("/api/v1/auth/login", json{{"email", email}, {"password", k_password}}.dump(),
-                   "application/json");
-        REQUIRE(r);
-        INFO(r->body);
-        REQUIRE(r->status == 200);
-        return json::parse(r->body).at("access_token").get<std::string>();
-    }
+    std::string token(const std::string& email) const { return login(*server, email); }
 };
 
 inline httplib::Headers bearer(const std::string& token) {

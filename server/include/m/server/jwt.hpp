@@ -27,10 +27,4 @@ nlohmann::json jwt_verify(std::string_view token, std::string_view secret, std::
 std::string base64url_encode(std::string_view bytes);
 std::string base64url_decode(std::string_view text);
 
-/// `n` random bytes from the OS CSPRNG, base64url-encoded (API key secrets, token ids).
-std::string random_token(std::size_t n = 32);
-
-/// Lower-case hex SHA-256 of `data` (API key secrets are stored hashed).
-std::string sha256_hex(std::string_view data);
-
 } // namespace m::server

@@ -7,6 +7,7 @@ packages=(
   libcli11-dev libpqxx-dev libsqlite3-dev sqlite3 libtomlplusplus-dev nlohmann-json3-dev
   libfmt-dev libsodium-dev libssl-dev catch2
   libcpp-httplib-dev libspdlog-dev postgresql postgresql-contrib wrk curl
+  libnats-dev nats-server libhiredis-dev redis-server redis-tools
 )
 
 # Node.js (the Desk, the OpenAPI validator of the tests): Debian's packages only when the machine

@@ -112,6 +112,10 @@ AppSources app_sources(const fs::path& root, const std::string& app) {
         out.newest = std::max(out.newest, fs::last_write_time(p, ec));
         if (name == "controller.cpp" && p.parent_path().parent_path().filename() == "doctypes") {
             out.controller_ids.push_back(p.parent_path().filename().string());
+        } else if (p.parent_path().filename() == "jobs" &&
+                   p.parent_path().parent_path() == dir) {
+            // apps/<app>/jobs/<id>.cpp defines m_register_job_<id> (M_JOB).
+            out.controller_ids.push_back("job_" + p.stem().string());
         }
     }
     std::sort(out.files.begin(), out.files.end());
@@ -133,7 +137,8 @@ fs::path sdk_include_dir() {
 
 void load_app_modules(const fs::path& root, const std::vector<std::string>& apps,
                       const core::MetaRegistry& meta, core::ControllerRegistry& controllers,
-                      bool build_stale) {
+                      bool build_stale, core::JobRegistry* jobs) {
+    core::JobRegistry scratch; // jobs of a load that does not keep them (m build, m doctor)
     using AbiFn = const char* (*)();
     using RegisterFn = int (*)(AppRegistrar*, char*, std::size_t);
     for (const auto& app : apps) {
@@ -173,7 +178,7 @@ void load_app_modules(const fs::path& root, const std::vector<std::string>& apps
                                     app, abi(), k_app_abi));
         }
         auto before = controllers.doctypes();
-        AppRegistrar registrar{app, controllers};
+        AppRegistrar registrar{app, controllers, jobs ? *jobs : scratch};
         char message[512] = {0};
         if (reg(&registrar, message, sizeof message) != 0) {
             throw Error(ErrorKind::validation,

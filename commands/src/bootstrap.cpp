@@ -1,6 +1,8 @@
 // The composition root: the only place that knows the concrete adapters. Services are chosen by
 // URL scheme and added to the container in dependency order; the container stops them in reverse.
+#include "m/adapters/nats/module.hpp"
 #include "m/adapters/postgres/module.hpp"
+#include "m/adapters/redis/redis.hpp"
 #include "m/adapters/sqlite/sqlite_database.hpp"
 #include "m/commands/app_modules.hpp"
 #include "m/commands/command.hpp"
@@ -49,7 +51,49 @@ CreateDatabase postgres_factory() {
     return factory;
 }
 
+void* nats_module() {
+    return open_module("m-nats.so", "m_nats_module_version", "NATS support (NATS_URL)");
+}
+
+/// Calls a factory of m-nats.so: (…, T** out, char* message, size) → 0 or 1 + ErrorKind.
+template <class T, class F, class... Args> std::unique_ptr<T> from_nats(const char* symbol, Args... args) {
+    auto factory = module_symbol<F>(nats_module(), symbol, "NATS support (NATS_URL)");
+    T* out = nullptr;
+    char message[512] = {0};
+    int rc = factory(args..., &out, message, sizeof message);
+    if (rc != 0) throw Error(static_cast<ErrorKind>(rc - 1), message);
+    return std::unique_ptr<T>(out);
+}
+
 } // namespace
+
+void Runtime::start_services() {
+    if (queue) return;
+    const auto& s = settings;
+    if (!s.redis_url.empty()) {
+        cache = container.add(adapters::redis::make_redis_cache(s.redis_url));
+    } else {
+        cache = container.add(core::make_memory_cache());
+    }
+    if (!s.nats_url.empty()) {
+        if (!s.redis_url.empty()) {
+            job_store = container.add(adapters::redis::make_redis_job_store(s.redis_url));
+        } else {
+            job_store = container.add(core::make_database_job_store(db()));
+        }
+        using QueueFactory = int (*)(const char*, core::JobStore*, core::JobQueue**, char*,
+                                     std::size_t);
+        using BrokerFactory = int (*)(const char*, core::EventBroker**, char*, std::size_t);
+        queue = container.add(from_nats<core::JobQueue, QueueFactory>(
+            "m_nats_create_job_queue", s.nats_url.c_str(), job_store));
+        broker = container.add(from_nats<core::EventBroker, BrokerFactory>(
+            "m_nats_create_event_broker", s.nats_url.c_str()));
+    } else {
+        queue = container.add(
+            core::make_database_job_queue(db(), std::chrono::seconds(s.job_lease)));
+    }
+    container.start();
+}
 
 void* open_module(const std::string& file, const std::string& version_symbol,
                   const std::string& what) {
@@ -135,10 +179,13 @@ std::unique_ptr<Runtime> bootstrap(const GlobalOptions& options, Needs needs) {
     rt->meta = core::load_metadata(rt->settings.project_root, rt->apps);
     if (needs == Needs::settings) return rt;
     if (needs == Needs::full) {
-        load_app_modules(rt->settings.project_root, rt->apps, rt->meta, rt->controllers);
+        core::register_builtin_jobs(rt->jobs);
+        load_app_modules(rt->settings.project_root, rt->apps, rt->meta, rt->controllers,
+                         true, &rt->jobs);
     }
     rt->database = rt->container.add(make_database(rt->settings));
     rt->container.start();
+    if (needs == Needs::full) rt->start_services();
     return rt;
 }
 

@@ -1,4 +1,6 @@
 #include "m/core/document_service.hpp"
+#include "m/core/jobs.hpp"
+#include "m/core/outbox.hpp"
 
 #include "m/core/error.hpp"
 
@@ -528,6 +530,7 @@ Json DocumentService::insert(Session& session, const std::string& doctype, const
     Json saved = in_field_order(m_meta, dt, doc);
     run_hook(dt, "after_insert", [&] { ctl.after_insert(saved, ctx); });
     run_hook(dt, "after_save", [&] { ctl.after_save(saved, ctx); });
+    emit(session, dt, "doc.created", saved, user);
     return saved;
 }
 
@@ -666,6 +669,7 @@ Json DocumentService::update(Session& session, const std::string& doctype,
     Json saved = in_field_order(m_meta, dt, doc);
     record_version(session, dt, current, saved, user);
     run_hook(dt, "after_save", [&] { ctl.after_save(saved, ctx); });
+    emit(session, dt, "doc.updated", saved, user);
     return saved;
 }
 
@@ -691,6 +695,28 @@ void DocumentService::remove(Session& session, const std::string& doctype,
     }
     m_repo.remove(session, dt, id);
     run_hook(dt, "after_delete", [&] { ctl.after_delete(doc, ctx); });
+    emit(session, dt, "doc.deleted", doc, user);
+}
+
+void DocumentService::enqueue_after_commit(Session& session, const std::string& name,
+                                           const Json& kwargs) const {
+    if (!m_job_registry || !m_job_queue) {
+        throw Error(ErrorKind::unavailable,
+                    fmt::format("cannot enqueue job '{}': this process has no job queue", name));
+    }
+    const JobDef& def = m_job_registry->get(name);
+    if (!kwargs.is_object()) {
+        throw Error(ErrorKind::validation,
+                    fmt::format("job '{}': kwargs must be a JSON object", name));
+    }
+    JobQueue* queue = m_job_queue;
+    session.on_commit([queue, &def, kwargs] { queue->enqueue(def, kwargs); });
+}
+
+void DocumentService::emit(Session& session, const DocType& dt, const char* topic, const Json& doc,
+                           const std::string& user) const {
+    // The transactional outbox: the event commits or rolls back with the change (SPEC §8).
+    record_event(session, m_db.dialect(), DocEvent::of(topic, dt.name, doc, dt.rls_field, user));
 }
 
 Json DocumentService::transition(Session& session, const DocType& dt, const std::string& id_or_name,
@@ -759,6 +785,7 @@ Json DocumentService::transition(Session& session, const DocType& dt, const std:
         }
     }
     record_version(session, dt, current, doc, user);
+    emit(session, dt, to == 1 ? "doc.submitted" : "doc.cancelled", doc, user);
     return doc;
 }
 

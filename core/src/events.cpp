@@ -1,5 +1,7 @@
 #include "m/core/events.hpp"
 
+#include "m/core/error.hpp"
+
 #include <chrono>
 
 namespace m::core {
@@ -37,6 +39,39 @@ DocEvent DocEvent::of(std::string topic, const std::string& doctype, const Json&
     e.user = user;
     auto rls = doc.find(rls_field);
     if (rls != doc.end()) e.rls_value = *rls;
+    return e;
+}
+
+Json DocEvent::to_wire() const {
+    Json j = payload();
+    j["topic"] = topic;
+    j["rls"] = rls_value;
+    return j;
+}
+
+DocEvent DocEvent::from_wire(const Json& wire) {
+    auto text = [&](const char* key) {
+        auto it = wire.find(key);
+        if (it == wire.end() || !it->is_string()) {
+            throw Error(ErrorKind::validation,
+                        std::string("an event needs a string member '") + key + "'");
+        }
+        return it->get<std::string>();
+    };
+    if (!wire.is_object()) throw Error(ErrorKind::validation, "an event must be a JSON object");
+    DocEvent e;
+    e.topic = text("topic");
+    e.doctype = text("doctype");
+    e.doc_id = text("id");
+    e.name = text("name");
+    e.modified = text("modified");
+    e.user = text("user");
+    auto ds = wire.find("docstatus");
+    if (ds == wire.end() || !ds->is_number_integer()) {
+        throw Error(ErrorKind::validation, "an event needs an integer member 'docstatus'");
+    }
+    e.docstatus = ds->get<long long>();
+    if (auto rls = wire.find("rls"); rls != wire.end()) e.rls_value = *rls;
     return e;
 }
 

@@ -92,6 +92,14 @@ void apply(Settings& s, const std::string& key, const std::string& value, const 
         s.access_ttl = integer_in(value, 30, 86400, bad);
     } else if (key == "security.refresh_ttl") {
         s.refresh_ttl = integer_in(value, 60, 365LL * 86400, bad);
+    } else if (key == "jobs.nats_url") {
+        if (!value.empty() && value.rfind("nats://", 0) != 0) bad("use nats://host:port");
+        s.nats_url = value;
+    } else if (key == "jobs.lease") {
+        s.job_lease = integer_in(value, 1, 3600, bad);
+    } else if (key == "cache.redis_url") {
+        if (!value.empty() && value.rfind("redis://", 0) != 0) bad("use redis://host:port[/db]");
+        s.redis_url = value;
     } else if (key == "apps.installed") {
         s.installed_apps = split_list(value);
         for (const auto& app : s.installed_apps) {
@@ -213,6 +221,14 @@ const std::vector<SettingSpec>& setting_specs() {
         {"server.desk_dir", "M_DESK_DIR", "built Desk to serve under /desk/; unset = found", false},
         {"security.access_ttl", "M_ACCESS_TTL", "lifetime of access tokens in seconds", false},
         {"security.refresh_ttl", "M_REFRESH_TTL", "lifetime of refresh tokens in seconds", false},
+        {"jobs.nats_url", "NATS_URL", "NATS JetStream for jobs and events; unset = the database",
+         true},
+        {"jobs.lease", "M_JOB_LEASE",
+         "seconds a fetched job stays leased without a heartbeat (a dead worker's job returns)",
+         false},
+        {"cache.redis_url", "REDIS_URL",
+         "Redis for job status, sessions, rate limits and cache; unset = database/in-process",
+         true},
     };
     return specs;
 }
@@ -299,6 +315,9 @@ std::string Settings::value_of(const std::string& key) const {
     if (key == "server.desk_dir") return desk_dir;
     if (key == "security.access_ttl") return std::to_string(access_ttl);
     if (key == "security.refresh_ttl") return std::to_string(refresh_ttl);
+    if (key == "jobs.nats_url") return nats_url;
+    if (key == "jobs.lease") return std::to_string(job_lease);
+    if (key == "cache.redis_url") return redis_url;
     return {};
 }
 

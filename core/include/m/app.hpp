@@ -18,6 +18,7 @@
 #include "m/core/controller.hpp"
 #include "m/core/document_service.hpp"
 #include "m/core/error.hpp"
+#include "m/core/jobs.hpp"
 #include "m/core/values.hpp"
 
 #include <memory>
@@ -29,12 +30,15 @@ using core::Controller;
 using core::Error;
 using core::ErrorKind;
 using core::HookContext;
+using core::JobContext;
+using core::JobDef;
 using core::Json;
 
 /// What an app's registration receives. Valid only during registration.
 struct AppRegistrar {
     std::string app;
     core::ControllerRegistry& controllers;
+    core::JobRegistry& jobs;
 
     /// Registers the controller of a DocType of this project.
     template <class T> void controller(const std::string& doctype) {
@@ -46,6 +50,9 @@ struct AppRegistrar {
                 core::ControllerMethod fn) {
         controllers.add_method(doctype, name, permission, std::move(fn));
     }
+
+    /// Registers a background job (`m worker` runs it; SPEC §7).
+    void job(core::JobDef def) { jobs.add(std::move(def)); }
 };
 
 /// Version string an app module must have been built with (checked at load).
@@ -59,3 +66,12 @@ inline constexpr const char* k_app_abi = "m-" M_VERSION "-gcc" __VERSION__;
     void m_register_##id(m::AppRegistrar& registrar) {                                             \
         registrar.controller<Class>(doctype);                                                      \
     }
+
+/// Defines `void m_register_job_<id>(m::AppRegistrar&)` registering the job `def` (an
+/// m::JobDef); `m build` calls it for apps/<app>/jobs/<id>.cpp.
+///
+///     // apps/billing/jobs/send_invoice.cpp
+///     M_JOB(send_invoice, (m::JobDef{"billing.send_invoice", 5, 60, "default", "", "Email it",
+///                                    [](const m::Json& kwargs, m::JobContext& ctx) { ... }}))
+#define M_JOB(id, def)                                                                             \
+    void m_register_job_##id(m::AppRegistrar& registrar) { registrar.job(def); }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "m/core/controller.hpp"
+#include "m/core/jobs.hpp"
 #include "m/core/doctype.hpp"
 
 #include <filesystem>
@@ -43,6 +44,7 @@ void build_app_module(const std::filesystem::path& project_root, const std::stri
 /// loaded for the life of the process.
 void load_app_modules(const std::filesystem::path& project_root,
                       const std::vector<std::string>& apps, const core::MetaRegistry& meta,
-                      core::ControllerRegistry& controllers, bool build_stale = true);
+                      core::ControllerRegistry& controllers, bool build_stale = true,
+                      core::JobRegistry* jobs = nullptr);
 
 } // namespace m::commands

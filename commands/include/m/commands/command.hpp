@@ -3,7 +3,10 @@
 // `m completions` need nothing and never open a database.
 #pragma once
 
+#include "m/core/cache.hpp"
 #include "m/core/controller.hpp"
+#include "m/core/events.hpp"
+#include "m/core/jobs.hpp"
 #include "m/core/database.hpp"
 #include "m/core/doctype.hpp"
 #include "m/core/service.hpp"
@@ -45,8 +48,18 @@ struct Runtime {
     core::ControllerRegistry controllers; ///< from app modules (m build); empty without them
     core::Container container;
     core::Database* database = nullptr;
+    core::JobRegistry jobs; ///< built-in jobs + the apps' (with Needs::full)
+
+    // Started by start_services() (m worker, m job, m serve), not by every command: NATS and
+    // Redis are only contacted by the commands that need them.
+    core::JobStore* job_store = nullptr; ///< NATS queue's status store (Redis or database)
+    core::JobQueue* queue = nullptr;     ///< NATS_URL ? JetStream : the database
+    core::EventBroker* broker = nullptr; ///< NATS_URL ? JetStream stream `events` : none
+    core::Cache* cache = nullptr;        ///< REDIS_URL ? Redis : in-process
 
     core::Database& db() const;
+    /// Adds and starts the queue, the broker, the job store and the cache (once).
+    void start_services();
 };
 
 /// Thrown by a command to exit with a specific code and no message (`migrate --check` → 3).
@@ -110,5 +123,7 @@ void add_completions(CLI::App&, const GlobalOptions&, Needs);
 void add_serve(CLI::App&, const GlobalOptions&, Needs);
 void add_user(CLI::App&, const GlobalOptions&, Needs);
 void add_routes(CLI::App&, const GlobalOptions&, Needs);
+void add_worker(CLI::App&, const GlobalOptions&, Needs);
+void add_job(CLI::App&, const GlobalOptions&, Needs);
 
 } // namespace m::commands

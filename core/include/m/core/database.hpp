@@ -10,6 +10,8 @@
 #include "m/core/service.hpp"
 
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -78,6 +80,14 @@ public:
     virtual void commit() = 0;
     virtual void rollback() = 0;
     virtual bool in_transaction() const = 0;
+
+    /// Runs `fn` after the current UnitOfWork commits (never when it rolls back): how a hook
+    /// enqueues a job that must only exist if its document does.
+    void on_commit(std::function<void()> fn) { m_on_commit.push_back(std::move(fn)); }
+
+private:
+    friend class UnitOfWork;
+    std::vector<std::function<void()>> m_on_commit;
 };
 
 /// SQL spelling of one database. Pure functions, thread-safe.
@@ -170,8 +180,12 @@ public:
 /// request or job: every write of one logical operation goes through one UnitOfWork.
 class UnitOfWork {
 public:
-    explicit UnitOfWork(Session& session) : m_session(session) { m_session.begin(); }
+    explicit UnitOfWork(Session& session) : m_session(session) {
+        m_session.m_on_commit.clear();
+        m_session.begin();
+    }
     ~UnitOfWork() {
+        m_session.m_on_commit.clear();
         if (m_session.in_transaction()) {
             try {
                 m_session.rollback();
@@ -184,7 +198,23 @@ public:
     UnitOfWork& operator=(const UnitOfWork&) = delete;
 
     Session& session() noexcept { return m_session; }
-    void commit() { m_session.commit(); }
+
+    /// Commits, then runs what was registered with Session::on_commit (in order). A callback
+    /// that throws does not undo the commit; the first error is rethrown after all ran.
+    void commit() {
+        m_session.commit();
+        auto callbacks = std::move(m_session.m_on_commit);
+        m_session.m_on_commit.clear();
+        std::exception_ptr first;
+        for (auto& fn : callbacks) {
+            try {
+                fn();
+            } catch (...) {
+                if (!first) first = std::current_exception();
+            }
+        }
+        if (first) std::rethrow_exception(first);
+    }
 
 private:
     Session& m_session;

@@ -20,6 +20,9 @@
 
 namespace m::core {
 
+class JobQueue;
+class JobRegistry;
+
 enum class CountMode { exact, estimated, none };
 
 struct ListResult {
@@ -39,6 +42,17 @@ public:
     DocumentService(const MetaRegistry& meta, Database& db,
                     const ControllerRegistry* controllers = nullptr)
         : m_meta(meta), m_db(db), m_repo(db.dialect()), m_controllers(controllers) {}
+
+    /// Lets hooks enqueue jobs (enqueue_after_commit). Both must outlive the service.
+    void set_jobs(const JobRegistry* registry, JobQueue* queue) {
+        m_job_registry = registry;
+        m_job_queue = queue;
+    }
+
+    /// Enqueues job `name` once the session's UnitOfWork has committed (never if it rolls
+    /// back). An unknown job name or kwargs that are not an object fail now, in the hook.
+    /// Throws Error{unavailable} when this process has no job queue.
+    void enqueue_after_commit(Session& session, const std::string& name, const Json& kwargs) const;
 
     /// Validates and saves a new document; returns it as saved (password fields omitted).
     /// Throws Error{validation} (all field errors in details), Error{conflict} (duplicate name or
@@ -104,6 +118,8 @@ private:
     Controller& controller(const DocType& dt) const;
     void record_version(Session& session, const DocType& dt, const Json& before, const Json& after,
                         const std::string& user) const;
+    void emit(Session& session, const DocType& dt, const char* topic, const Json& doc,
+              const std::string& user) const;
     void recheck(const DocType& dt, Json& doc, std::vector<std::string>& errors,
                  const std::string& prefix) const;
     Json transition(Session& session, const DocType& dt, const std::string& id_or_name,
@@ -111,6 +127,8 @@ private:
 
     const MetaRegistry& m_meta;
     Database& m_db;
+    const JobRegistry* m_job_registry = nullptr;
+    JobQueue* m_job_queue = nullptr;
     Repository m_repo;
     const ControllerRegistry* m_controllers;
 };

@@ -37,6 +37,31 @@ struct DocEvent {
     /// The event for a saved document (`doc` as the document service returns it).
     static DocEvent of(std::string topic, const std::string& doctype, const Json& doc,
                        const std::string& rls_field, const std::string& user);
+
+    /// Everything but the id, for the outbox and the broker: payload() plus "topic" and "rls".
+    Json to_wire() const;
+    /// The inverse of to_wire(); Error{validation} when a member is missing or mistyped.
+    static DocEvent from_wire(const Json& wire);
+};
+
+/// An event as written to the transactional outbox (table m_outbox): its row id makes relaying
+/// idempotent (the broker deduplicates on it).
+struct OutboxEvent {
+    std::int64_t outbox_id = 0;
+    DocEvent event;
+};
+
+/// A message broker that carries events between processes (NATS JetStream stream `events`,
+/// subjects `events.<topic>`). Thread-safe.
+class EventBroker : public Service {
+public:
+    /// Publishes events (in order) and returns when the broker has stored them. Publishing the
+    /// same outbox_id twice stores it once. Throws Error{unavailable} when the broker is away.
+    virtual void publish(const std::vector<OutboxEvent>& events) = 0;
+
+    /// Calls `handler` for every event published from now on by any process, in the broker's
+    /// order, on a thread of the broker. One handler per broker; set before start() or after.
+    virtual void subscribe(std::function<void(const DocEvent&)> handler) = 0;
 };
 
 class EventBus {

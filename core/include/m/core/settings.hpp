@@ -58,6 +58,9 @@ struct Settings {
     std::string desk_dir;
     long long access_ttl = 900;           ///< 15 minutes
     long long refresh_ttl = 14LL * 86400; ///< 14 days
+    std::string nats_url;                 ///< empty = jobs and events in the database
+    long long job_lease = 30;             ///< seconds
+    std::string redis_url;                ///< empty = status in the database, cache in-process
     /// key -> where its value came from: "default", the file name, ".env", "env", "flag".
     std::map<std::string, std::string> sources;
 

@@ -1,0 +1,123 @@
+#include "m/core/outbox.hpp"
+
+#include "m/core/database.hpp"
+#include "m/core/error.hpp"
+#include "m/core/jobs.hpp"
+
+#include <fmt/format.h>
+
+namespace m::core {
+
+namespace {
+
+std::vector<OutboxEvent> events_of(const ResultSet& rs) {
+    std::vector<OutboxEvent> out;
+    out.reserve(rs.size());
+    for (const auto& row : rs.rows) {
+        OutboxEvent e;
+        e.outbox_id = std::stoll(row[0].value_or("0"));
+        Json wire = Json::parse(row[1].value_or(""), nullptr, false);
+        try {
+            e.event = DocEvent::from_wire(wire);
+        } catch (const Error&) {
+            continue; // a row we cannot read is skipped, never retried forever
+        }
+        out.push_back(std::move(e));
+    }
+    return out;
+}
+
+} // namespace
+
+void record_event(Session& session, const SqlDialect& dialect, const DocEvent& event) {
+    session.execute(fmt::format("INSERT INTO m_outbox (created_at, event) VALUES ({}, {})",
+                                dialect.placeholder(1), dialect.placeholder(2)),
+                    {now_ms(), event.to_wire().dump(-1, ' ', false,
+                                                    Json::error_handler_t::replace)});
+}
+
+std::size_t relay_outbox(Database& db, EventBroker& broker, int batch) {
+    const auto& d = db.dialect();
+    const bool pg = d.name() == "postgres";
+    auto s = db.session();
+    // PostgreSQL: rows are claimed in a transaction, so concurrent relays take different rows.
+    // SQLite: no transaction is held while publishing (it would block every writer); two relays
+    // may then publish the same row, which the broker drops as a duplicate of its message id.
+    std::optional<UnitOfWork> uow;
+    if (pg) uow.emplace(*s);
+    auto rows = s->query(fmt::format("SELECT id, event FROM m_outbox WHERE published_at IS NULL "
+                                     "ORDER BY id LIMIT {}{}",
+                                     d.placeholder(1), pg ? " FOR UPDATE SKIP LOCKED" : ""),
+                         {static_cast<std::int64_t>(std::max(1, batch))});
+    if (rows.empty()) return 0;
+    auto events = events_of(rows);
+    broker.publish(events); // throws when the broker is away: nothing is marked
+    SqlParams params{now_ms()};
+    std::string ids;
+    for (const auto& row : rows.rows) {
+        params.emplace_back(std::stoll(row[0].value_or("0")));
+        ids += (ids.empty() ? "" : ", ") + d.placeholder(static_cast<int>(params.size()));
+    }
+    s->execute(fmt::format("UPDATE m_outbox SET published_at = {} WHERE id IN ({})",
+                           d.placeholder(1), ids),
+               params);
+    if (uow) uow->commit();
+    return rows.size();
+}
+
+std::size_t prune_outbox(Database& db, std::chrono::seconds age, bool only_published) {
+    auto s = db.session();
+    std::int64_t before = now_ms() - age.count() * 1000;
+    return static_cast<std::size_t>(
+        s->execute(fmt::format("DELETE FROM m_outbox WHERE created_at < {}{}",
+                               db.dialect().placeholder(1),
+                               only_published ? " AND published_at IS NOT NULL" : ""),
+                   {before}));
+}
+
+OutboxTail::OutboxTail(Database& db, std::chrono::milliseconds gap_wait)
+    : m_db(db), m_gap_wait(gap_wait) {}
+
+std::vector<OutboxEvent> OutboxTail::poll() {
+    auto s = m_db.session();
+    if (!m_started) {
+        auto rs = s->query("SELECT MAX(id) FROM m_outbox");
+        m_cursor = rs.empty() || !rs.rows[0][0] ? 0 : std::stoll(*rs.rows[0][0]);
+        m_started = true;
+        return {};
+    }
+    auto rs = s->query(fmt::format("SELECT id, event FROM m_outbox WHERE id > {} ORDER BY id "
+                                   "LIMIT 1000",
+                                   m_db.dialect().placeholder(1)),
+                       {m_cursor});
+    std::vector<OutboxEvent> out;
+    for (auto& e : events_of(rs)) {
+        if (m_seen.insert(e.outbox_id).second) out.push_back(std::move(e));
+    }
+    // Rows we could not read still count as seen.
+    for (const auto& row : rs.rows) m_seen.insert(std::stoll(row[0].value_or("0")));
+    auto now = std::chrono::steady_clock::now();
+    for (;;) {
+        while (!m_seen.empty() && *m_seen.begin() <= m_cursor + 1) {
+            m_cursor = std::max(m_cursor, *m_seen.begin());
+            m_seen.erase(m_seen.begin());
+        }
+        if (m_seen.empty()) {
+            m_gap_open = false;
+            break;
+        }
+        // Id cursor+1 is missing while higher ones committed: a transaction still running, or
+        // one that rolled back (a sequence value is never reused). Wait for it a while.
+        if (!m_gap_open) {
+            m_gap_open = true;
+            m_gap_since = now;
+            break;
+        }
+        if (now - m_gap_since < m_gap_wait) break;
+        m_cursor = *m_seen.begin() - 1; // give up the gap
+        m_gap_open = false;
+    }
+    return out;
+}
+
+} // namespace m::core

@@ -1,0 +1,29 @@
+-- The embedded job queue and job status (SPEC §7), and the transactional outbox of document
+-- events (SPEC §8). Times are Unix milliseconds.
+CREATE TABLE IF NOT EXISTS m_jobs (
+    id varchar(140) PRIMARY KEY,
+    name varchar(140) NOT NULL,
+    queue varchar(140) NOT NULL,
+    status varchar(10) NOT NULL,
+    attempts integer NOT NULL,
+    max_attempts integer NOT NULL,
+    timeout integer NOT NULL,
+    kwargs text NOT NULL,
+    result text,
+    error text,
+    enqueued_at bigint NOT NULL,
+    available_at bigint NOT NULL,
+    lease_until bigint,
+    started_at bigint,
+    finished_at bigint
+);
+CREATE INDEX IF NOT EXISTS ix_m_jobs_due ON m_jobs (queue, status, available_at);
+CREATE INDEX IF NOT EXISTS ix_m_jobs_enqueued ON m_jobs (enqueued_at);
+
+CREATE TABLE IF NOT EXISTS m_outbox (
+    id bigserial PRIMARY KEY,
+    created_at bigint NOT NULL,
+    published_at bigint,
+    event text NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ix_m_outbox_unpublished ON m_outbox (published_at, id);

@@ -26,6 +26,14 @@ _m() {
             "m doc versions") cmdpath="m doc versions" ;;
             "m doc call") cmdpath="m doc call" ;;
             "m serve") cmdpath="m serve" ;;
+            "m worker") cmdpath="m worker" ;;
+            "m job") cmdpath="m job" ;;
+            "m job enqueue") cmdpath="m job enqueue" ;;
+            "m job status") cmdpath="m job status" ;;
+            "m job list") cmdpath="m job list" ;;
+            "m job recent") cmdpath="m job recent" ;;
+            "m job retry") cmdpath="m job retry" ;;
+            "m job cancel") cmdpath="m job cancel" ;;
             "m user") cmdpath="m user" ;;
             "m user create") cmdpath="m user create" ;;
             "m user set-password") cmdpath="m user set-password" ;;
@@ -40,7 +48,7 @@ _m() {
         esac
     done
     case "$cmdpath" in
-        "m") opts="new migrate doc serve user routes build config info doctor completions --help -h --version --project --config --verbose -v --quiet -q --json" ;;
+        "m") opts="new migrate doc serve worker job user routes build config info doctor completions --help -h --version --project --config --verbose -v --quiet -q --json" ;;
         "m new") opts="project app doctype --help -h" ;;
         "m new project") opts="--help -h" ;;
         "m new app") opts="--help -h" ;;
@@ -64,6 +72,14 @@ _m() {
         "m doc versions") opts="--help -h" ;;
         "m doc call") opts="--help -h --kwargs" ;;
         "m serve") opts="--help -h --host --port --threads" ;;
+        "m worker") opts="--help -h --concurrency -c --queue --scheduler --grace" ;;
+        "m job") opts="enqueue status list recent retry cancel --help -h" ;;
+        "m job enqueue") opts="--help -h --kwargs --id" ;;
+        "m job status") opts="--help -h" ;;
+        "m job list") opts="--help -h" ;;
+        "m job recent") opts="--help -h --status --limit" ;;
+        "m job retry") opts="--help -h" ;;
+        "m job cancel") opts="--help -h" ;;
         "m user") opts="create set-password apikey --help -h" ;;
         "m user create") opts="--help -h --role --full-name --password-stdin" ;;
         "m user set-password") opts="--help -h --password-stdin" ;;

@@ -78,6 +78,10 @@ void serve(const GlobalOptions& options, Needs needs, const ServeFlags& flags) {
     server::ServeRequest request;
     request.meta = &rt->meta;
     request.db = &rt->db();
+    request.jobs = &rt->jobs;
+    request.queue = rt->queue;
+    request.broker = rt->broker;
+    request.cache = rt->cache;
     request.controllers = &rt->controllers;
     auto& o = request.options;
     o.http.host = flags.host.empty() ? s.server_host : flags.host;

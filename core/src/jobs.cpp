@@ -357,7 +357,10 @@ public:
         JobRecord r = new_record(def, kwargs, options.id);
         auto s = m_table.db().session();
         UnitOfWork uow(*s);
-        if (!m_table.insert(*s, r, r.enqueued_at + std::max<std::int64_t>(0, options.delay_ms))) {
+        bool inserted =
+            m_table.insert(*s, r, r.enqueued_at + std::max<std::int64_t>(0, options.delay_ms));
+        if (options.created) *options.created = inserted;
+        if (!inserted) {
             auto existing = m_table.get(*s, r.id);
             uow.commit();
             if (existing) return *existing;

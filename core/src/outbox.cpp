@@ -120,4 +120,77 @@ std::vector<OutboxEvent> OutboxTail::poll() {
     return out;
 }
 
+EventFeed::EventFeed(Database& db, EventBus& bus, EventBroker* broker,
+                     std::chrono::milliseconds poll, std::function<void(const std::string&)> log)
+    : m_db(db), m_bus(bus), m_broker(broker), m_poll(poll), m_log(std::move(log)) {}
+
+EventFeed::~EventFeed() { stop(); }
+
+void EventFeed::start() {
+    if (m_thread.joinable()) return;
+    if (m_broker) {
+        m_broker->subscribe([this](const DocEvent& e) { m_bus.publish({e}); });
+    }
+    m_thread = std::thread([this] { loop(); });
+}
+
+void EventFeed::stop() noexcept {
+    {
+        std::lock_guard lock(m_mutex);
+        m_stopping = true;
+    }
+    m_cv.notify_all();
+    if (m_thread.joinable()) m_thread.join();
+}
+
+void EventFeed::wake() {
+    {
+        std::lock_guard lock(m_mutex);
+        m_woken = true;
+    }
+    m_cv.notify_all();
+}
+
+void EventFeed::loop() {
+    OutboxTail tail(m_db);
+    auto last_prune = std::chrono::steady_clock::now();
+    auto last_complaint = std::chrono::steady_clock::time_point{};
+    for (;;) {
+        {
+            std::unique_lock lock(m_mutex);
+            m_cv.wait_for(lock, m_poll, [&] { return m_woken || m_stopping; });
+            if (m_stopping) return;
+            m_woken = false;
+        }
+        try {
+            if (m_broker) {
+                while (relay_outbox(m_db, *m_broker) > 0) {
+                }
+            } else {
+                auto rows = tail.poll();
+                if (!rows.empty()) {
+                    std::vector<DocEvent> events;
+                    events.reserve(rows.size());
+                    for (auto& r : rows) events.push_back(std::move(r.event));
+                    m_bus.publish(std::move(events));
+                }
+            }
+            auto now = std::chrono::steady_clock::now();
+            if (now - last_prune > std::chrono::minutes(1)) {
+                last_prune = now;
+                prune_outbox(m_db, std::chrono::hours(1), m_broker != nullptr);
+            }
+        } catch (const std::exception& e) {
+            // The database or the broker is away: try again; the outbox keeps the events.
+            auto now = std::chrono::steady_clock::now();
+            if (m_log && now - last_complaint > std::chrono::seconds(30)) {
+                m_log(std::string("live events: ") + e.what() + " (retrying)");
+                last_complaint = now;
+            }
+            std::unique_lock lock(m_mutex);
+            m_cv.wait_for(lock, std::chrono::milliseconds(500), [&] { return m_stopping; });
+        }
+    }
+}
+
 } // namespace m::core

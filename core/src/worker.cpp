@@ -330,9 +330,9 @@ std::vector<JobRecord> enqueue_due_ticks(const JobRegistry& registry, JobQueue& 
         if (!tick || now - *tick >= window) return;
         std::string id = key.empty() ? fmt::format("cron.{}.{}", def.name, *tick)
                                      : fmt::format("cron.{}.{}.{}", def.name, key, *tick);
-        std::int64_t before = now_ms();
-        JobRecord r = queue.enqueue(def, kwargs, EnqueueOptions{id, 0});
-        if (r.enqueued_at >= before) out.push_back(std::move(r));
+        bool created = false;
+        JobRecord r = queue.enqueue(def, kwargs, EnqueueOptions{id, 0, &created});
+        if (created) out.push_back(std::move(r));
     };
     for (const auto& [name, def] : registry.all()) {
         if (!def.schedule.empty()) due(def, def.schedule, Json::object(), "");

@@ -30,7 +30,8 @@ void serve(const m::server::ServeRequest& request) {
 
     const auto& o = request.options;
     m::core::InProcessEventBus events;
-    m::server::ServerApp app(*request.meta, *request.db, *request.controllers, events, o);
+    m::server::ServerApp app(*request.meta, *request.db, *request.controllers, events, o,
+                             {request.jobs, request.queue, request.broker});
     int port = app.bind();
 
     std::atomic<bool> finished{false};

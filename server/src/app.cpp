@@ -5,6 +5,8 @@
 #include "m/core/core_app.hpp"
 #include "m/core/document_service.hpp"
 #include "m/core/error.hpp"
+#include "m/core/jobs.hpp"
+#include "m/core/outbox.hpp"
 #include "m/core/permissions.hpp"
 #include "m/core/query.hpp"
 #include "m/server/openapi.hpp"
@@ -45,6 +47,8 @@ const std::vector<RouteInfo>& route_table() {
         {"GET", "/api/meta/doctypes", "DocTypes the user may read"},
         {"GET", "/api/meta/{doctype}", "one DocType: fields, layout, permissions"},
         {"POST", "/api/v1/rpc/{doctype}/{method}", "a callable controller method"},
+        {"POST", "/api/v1/jobs/{name}", "enqueue a background job (Admin, System)"},
+        {"GET", "/api/v1/jobs/{id}", "a job's status, attempts, result and error (Admin, System)"},
         {"GET", "/api/v1/{doctype}", "list with filters, fields, order_by, paging, count"},
         {"POST", "/api/v1/{doctype}", "create"},
         {"GET", "/api/v1/{doctype}/{id}", "read by id or name"},
@@ -273,11 +277,17 @@ struct ServerApp::Impl {
     std::unordered_map<std::string, const core::DocType*> by_alias; ///< name and table name
     std::string openapi_text;
     std::uint64_t subscription = 0;
+    ServerApp::Services services;
+    core::EventFeed feed; ///< the outbox (every process's changes) → `events` → streams
 
     Impl(const core::MetaRegistry& m, core::Database& d, const core::ControllerRegistry& c,
-         core::EventBus& e, ServeOptions o)
+         core::EventBus& e, ServeOptions o, ServerApp::Services sv)
         : meta(m), db(d), controllers(c), events(e), options(std::move(o)), docs(m, d, &c),
-          auth(m, d, options.auth), http(options.http) {
+          auth(m, d, options.auth), http(options.http), services(sv),
+          feed(d, e, sv.broker, std::chrono::milliseconds(25), [](const std::string& line) {
+              fmt::print(stderr, "m serve: {}\n", line);
+          }) {
+        docs.set_jobs(services.jobs, services.queue);
         for (const auto& dt : meta.all()) {
             if (dt->is_child_table || !dt->api_resource) continue;
             by_alias.emplace(dt->name, dt.get());
@@ -292,9 +302,13 @@ struct ServerApp::Impl {
         openapi_text = openapi_document(meta, methods, M_VERSION).dump();
         install();
         subscription = events.subscribe([this](const core::DocEvent& e) { push(e); });
+        feed.start();
     }
 
-    ~Impl() { events.unsubscribe(subscription); }
+    ~Impl() {
+        feed.stop();
+        events.unsubscribe(subscription);
+    }
 
     // ---- plumbing ------------------------------------------------------------------------
 
@@ -349,10 +363,9 @@ struct ServerApp::Impl {
         }
     }
 
-    void publish(const core::DocType& dt, const char* topic, const Json& doc,
-                 const std::string& user) {
-        events.publish({core::DocEvent::of(topic, dt.name, doc, dt.rls_field, user)});
-    }
+    /// After a commit: the document service wrote the event to the outbox in the transaction;
+    /// the feed sends it to the streams now instead of at its next poll.
+    void committed() { feed.wake(); }
 
     /// Sends an event to every stream that may see it (runs under the bus's lock).
     void push(const core::DocEvent& e) {
@@ -495,6 +508,12 @@ struct ServerApp::Impl {
         svr.Post(R"(/api/v1/rpc/([^/]+)/([^/]+))",
                  route("/api/v1/rpc/{doctype}/{method}",
                        [this](const auto& req, auto& res) { rpc(req, res); }));
+        svr.Post(R"(/api/v1/jobs/([^/]+))",
+                 route("/api/v1/jobs/{name}",
+                       [this](const auto& req, auto& res) { job_enqueue(req, res); }));
+        svr.Get(R"(/api/v1/jobs/([^/]+))",
+                route("/api/v1/jobs/{id}",
+                      [this](const auto& req, auto& res) { job_status(req, res); }));
         svr.Get(R"(/api/v1/([^/]+))",
                 route("/api/v1/{doctype}", [this](const auto& req, auto& res) { list(req, res); }));
         svr.Post(
@@ -736,7 +755,7 @@ struct ServerApp::Impl {
         core::UnitOfWork uow(*session);
         Json doc = docs.insert(*session, dt.name, body, who.user);
         uow.commit();
-        publish(dt, "doc.created", doc, who.user);
+        committed();
         send_json(res, 201, doc);
     }
 
@@ -759,7 +778,7 @@ struct ServerApp::Impl {
         check_rls(dt, who, docs.get(*session, dt.name, key), key);
         Json doc = docs.update(*session, dt.name, key, patch, who.user);
         uow.commit();
-        publish(dt, "doc.updated", doc, who.user);
+        committed();
         send_json(res, 200, doc);
     }
 
@@ -774,7 +793,7 @@ struct ServerApp::Impl {
         check_rls(dt, who, doc, key);
         docs.remove(*session, dt.name, key, who.user);
         uow.commit();
-        publish(dt, "doc.deleted", doc, who.user);
+        committed();
         res.status = 204;
     }
 
@@ -790,7 +809,7 @@ struct ServerApp::Impl {
         Json doc = submit ? docs.submit(*session, dt.name, key, who.user)
                           : docs.cancel(*session, dt.name, key, who.user);
         uow.commit();
-        publish(dt, submit ? "doc.submitted" : "doc.cancelled", doc, who.user);
+        committed();
         send_json(res, 200, doc);
     }
 
@@ -813,7 +832,41 @@ struct ServerApp::Impl {
         if (!doc_id.empty()) check_rls(dt, who, docs.get(*session, dt.name, doc_id), doc_id);
         Json result = docs.call(*session, dt.name, doc_id, method, kwargs, who.user);
         uow.commit();
+        committed();
         send_json(res, 200, Json{{"result", result}});
+    }
+
+    // ---- jobs (SPEC §7; Admin and System only) ---------------------------------------------
+
+    core::JobQueue& job_queue(const httplib::Request& req) {
+        Principal who = authenticate(req);
+        if (who.is_guest()) throw Error(ErrorKind::unauthenticated, "log in first");
+        if (!who.is_superuser()) {
+            throw Error(ErrorKind::permission, "only Admin and System may enqueue or read jobs");
+        }
+        if (!services.queue || !services.jobs) {
+            throw Error(ErrorKind::unavailable, "this server has no job queue");
+        }
+        return *services.queue;
+    }
+
+    /// POST /api/v1/jobs/{name}: the body is the kwargs object; an Idempotency-Key header is the
+    /// job id (enqueueing it again answers the existing job). 202 with the job's status.
+    void job_enqueue(const httplib::Request& req, httplib::Response& res) {
+        core::JobQueue& queue = job_queue(req);
+        const core::JobDef& def = services.jobs->get(req.matches[1].str());
+        Json kwargs = body_object(req, true);
+        auto record = queue.enqueue(def, kwargs,
+                                    core::EnqueueOptions{req.get_header_value("Idempotency-Key"), 0});
+        send_json(res, 202, record.to_json());
+    }
+
+    void job_status(const httplib::Request& req, httplib::Response& res) {
+        core::JobQueue& queue = job_queue(req);
+        const std::string id = req.matches[1].str();
+        auto record = queue.status(id);
+        if (!record) throw Error(ErrorKind::not_found, fmt::format("no job '{}'", id));
+        send_json(res, 200, record->to_json());
     }
 
     void stream(const httplib::Request& req, httplib::Response& res) {
@@ -877,8 +930,9 @@ struct ServerApp::Impl {
 
 ServerApp::ServerApp(const core::MetaRegistry& meta, core::Database& db,
                      const core::ControllerRegistry& controllers, core::EventBus& events,
-                     ServeOptions options)
-    : m_impl(std::make_unique<Impl>(meta, db, controllers, events, std::move(options))) {}
+                     ServeOptions options, Services services)
+    : m_impl(std::make_unique<Impl>(meta, db, controllers, events, std::move(options),
+                                    services)) {}
 
 ServerApp::~ServerApp() = default;
 

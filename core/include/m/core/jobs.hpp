@@ -116,6 +116,8 @@ struct EnqueueOptions {
     std::string id;
     /// Run no earlier than this many milliseconds from now (retries use it; 0 = now).
     std::int64_t delay_ms = 0;
+    /// When set, told whether this call enqueued the job (false: the id existed already).
+    bool* created = nullptr;
 };
 
 /// A job handed to a worker: its status as of delivery, plus the broker's handle.

@@ -13,9 +13,14 @@
 
 #include "m/core/events.hpp"
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <functional>
+#include <mutex>
 #include <set>
+#include <thread>
 #include <vector>
 
 namespace m::core {
@@ -52,6 +57,38 @@ private:
     std::set<std::int64_t> m_seen;      ///< ids > cursor already returned
     std::chrono::steady_clock::time_point m_gap_since{};
     bool m_gap_open = false;
+};
+
+/// Feeds a process's EventBus (the live stream of `m serve`) with the events of every process:
+/// with a broker, it relays the outbox to the broker and publishes what the broker delivers;
+/// without, it tails the outbox table. wake() after a local commit makes the event go out at
+/// once; other processes' events arrive within `poll` (the tail) or the broker's latency.
+class EventFeed {
+public:
+    EventFeed(Database& db, EventBus& bus, EventBroker* broker,
+              std::chrono::milliseconds poll = std::chrono::milliseconds(25),
+              std::function<void(const std::string&)> log = {});
+    ~EventFeed();
+    EventFeed(const EventFeed&) = delete;
+    EventFeed& operator=(const EventFeed&) = delete;
+
+    void start();
+    void stop() noexcept;
+    void wake();
+
+private:
+    void loop();
+
+    Database& m_db;
+    EventBus& m_bus;
+    EventBroker* m_broker;
+    std::chrono::milliseconds m_poll;
+    std::function<void(const std::string&)> m_log;
+    std::mutex m_mutex;
+    std::condition_variable m_cv;
+    bool m_woken = false;
+    bool m_stopping = false;
+    std::thread m_thread;
 };
 
 } // namespace m::core

@@ -21,13 +21,29 @@
 #include <string>
 #include <vector>
 
+namespace m::core {
+class EventBroker;
+class JobQueue;
+class JobRegistry;
+} // namespace m::core
+
 namespace m::server {
+
+/// The parts of the runtime the API uses besides the database. Any pointer may be null (no jobs
+/// API without a queue; events from the outbox table without a broker).
+struct ServeServices {
+    const core::JobRegistry* jobs = nullptr;
+    core::JobQueue* queue = nullptr;
+    core::EventBroker* broker = nullptr;
+};
 
 class ServerApp {
 public:
+    using Services = ServeServices;
+
     ServerApp(const core::MetaRegistry& meta, core::Database& db,
               const core::ControllerRegistry& controllers, core::EventBus& events,
-              ServeOptions options);
+              ServeOptions options, Services services = {});
     ~ServerApp();
 
     /// Binds (throws Error{unavailable} when the port is taken) and returns the port.

@@ -12,8 +12,12 @@
 #include <vector>
 
 namespace m::core {
+class Cache;
 class ControllerRegistry;
 class Database;
+class EventBroker;
+class JobQueue;
+class JobRegistry;
 class MetaRegistry;
 } // namespace m::core
 
@@ -25,6 +29,10 @@ struct ServeRequest {
     const core::MetaRegistry* meta = nullptr;
     core::Database* db = nullptr;
     const core::ControllerRegistry* controllers = nullptr;
+    const core::JobRegistry* jobs = nullptr;
+    core::JobQueue* queue = nullptr;
+    core::EventBroker* broker = nullptr; ///< null = events come from the outbox table
+    core::Cache* cache = nullptr;
     ServeOptions options;
 };
 

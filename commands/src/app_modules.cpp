@@ -27,6 +27,18 @@ namespace {
 std::string registration_source(const std::vector<std::string>& ids) {
     std::string decls, calls;
     for (const auto& id : ids) {
+        if (id.rfind("job_", 0) == 0) {
+            // Weak, so that a jobs file without its M_JOB gets a message naming the file
+            // instead of a dlopen() error naming a mangled symbol.
+            std::string stem = id.substr(4);
+            decls += fmt::format("__attribute__((weak)) void m_register_{}(m::AppRegistrar&);\n", id);
+            calls += fmt::format(
+                "        if (!m_register_{0}) throw m::Error(m::ErrorKind::validation, "
+                "\"jobs/{1}.cpp defines no M_JOB({1}, ...) or M_JOBS({1})\");\n"
+                "        m_register_{0}(*registrar);\n",
+                id, stem);
+            continue;
+        }
         decls += fmt::format("void m_register_{}(m::AppRegistrar&);\n", id);
         calls += fmt::format("        m_register_{}(*registrar);\n", id);
     }

@@ -81,11 +81,11 @@ void Runtime::start_services() {
         } else {
             job_store = container.add(core::make_database_job_store(db()));
         }
-        using QueueFactory = int (*)(const char*, core::JobStore*, core::JobQueue**, char*,
-                                     std::size_t);
+        using QueueFactory = int (*)(const char*, long long, core::JobStore*, core::JobQueue**,
+                                     char*, std::size_t);
         using BrokerFactory = int (*)(const char*, core::EventBroker**, char*, std::size_t);
         queue = container.add(from_nats<core::JobQueue, QueueFactory>(
-            "m_nats_create_job_queue", s.nats_url.c_str(), job_store));
+            "m_nats_create_job_queue", s.nats_url.c_str(), s.job_lease * 1000, job_store));
         broker = container.add(from_nats<core::EventBroker, BrokerFactory>(
             "m_nats_create_event_broker", s.nats_url.c_str()));
     } else {

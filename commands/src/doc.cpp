@@ -146,6 +146,7 @@ void doc_list(const GlobalOptions& g, Needs needs, const DocOptions& o) {
                            : o.count == "estimated" ? core::CountMode::estimated
                                                     : core::CountMode::exact;
     core::DocumentService svc(rt->meta, rt->db(), &rt->controllers);
+    svc.set_jobs(&rt->jobs, rt->queue);
     auto result = svc.list(*s, dt.name, q, mode);
     if (g.json) {
         print_json(result.to_json());
@@ -177,6 +178,7 @@ void doc_get(const GlobalOptions& g, Needs needs, const DocOptions& o) {
     auto s = rt->db().session();
     const core::DocType& dt = require_table(*rt, *s, o.doctype);
     core::DocumentService svc(rt->meta, rt->db(), &rt->controllers);
+    svc.set_jobs(&rt->jobs, rt->queue);
     Json doc = svc.get(*s, dt.name, o.name);
     if (g.json)
         print_json(doc);
@@ -190,6 +192,7 @@ void doc_insert(const GlobalOptions& g, Needs needs, const DocOptions& o) {
     auto s = rt->db().session();
     const core::DocType& dt = require_table(*rt, *s, o.doctype);
     core::DocumentService svc(rt->meta, rt->db(), &rt->controllers);
+    svc.set_jobs(&rt->jobs, rt->queue);
     std::vector<Json> saved;
     saved.reserve(docs.size());
     {
@@ -223,6 +226,7 @@ void doc_update(const GlobalOptions& g, Needs needs, const DocOptions& o) {
     auto s = rt->db().session();
     const core::DocType& dt = require_table(*rt, *s, o.doctype);
     core::DocumentService svc(rt->meta, rt->db(), &rt->controllers);
+    svc.set_jobs(&rt->jobs, rt->queue);
     core::UnitOfWork uow(*s);
     Json doc = svc.update(*s, dt.name, o.name, docs[0], k_cli_user);
     uow.commit();
@@ -237,6 +241,7 @@ void doc_delete(const GlobalOptions& g, Needs needs, const DocOptions& o) {
     auto s = rt->db().session();
     const core::DocType& dt = require_table(*rt, *s, o.doctype);
     core::DocumentService svc(rt->meta, rt->db(), &rt->controllers);
+    svc.set_jobs(&rt->jobs, rt->queue);
     core::UnitOfWork uow(*s);
     svc.remove(*s, dt.name, o.name, k_cli_user);
     uow.commit();
@@ -252,6 +257,7 @@ void doc_transition(const GlobalOptions& g, Needs needs, const DocOptions& o, bo
     auto s = rt->db().session();
     const core::DocType& dt = require_table(*rt, *s, o.doctype);
     core::DocumentService svc(rt->meta, rt->db(), &rt->controllers);
+    svc.set_jobs(&rt->jobs, rt->queue);
     core::UnitOfWork uow(*s);
     Json doc = submit ? svc.submit(*s, dt.name, o.name, k_cli_user)
                       : svc.cancel(*s, dt.name, o.name, k_cli_user);
@@ -273,6 +279,7 @@ void doc_versions(const GlobalOptions& g, Needs needs, const DocOptions& o) {
                                 dt.name));
     }
     core::DocumentService svc(rt->meta, rt->db(), &rt->controllers);
+    svc.set_jobs(&rt->jobs, rt->queue);
     auto versions = svc.versions(*s, dt.name, o.name);
     if (g.json) {
         print_json(Json(versions));
@@ -311,6 +318,7 @@ void doc_call(const GlobalOptions& g, Needs needs, const DocOptions& o, const st
     auto s = rt->db().session();
     const core::DocType& dt = require_table(*rt, *s, o.doctype);
     core::DocumentService svc(rt->meta, rt->db(), &rt->controllers);
+    svc.set_jobs(&rt->jobs, rt->queue);
     core::UnitOfWork uow(*s);
     Json result = svc.call(*s, dt.name, o.name, method, kwargs, k_cli_user);
     uow.commit();

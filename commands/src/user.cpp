@@ -56,6 +56,7 @@ void user_create(const GlobalOptions& options, Needs needs, const UserOptions& o
     std::string password = o.password_stdin ? read_password() : std::string();
     auto rt = bootstrap(options, needs);
     core::DocumentService docs(rt->meta, rt->db(), &rt->controllers);
+    docs.set_jobs(&rt->jobs, rt->queue);
     auto session = rt->db().session();
     core::UnitOfWork uow(*session);
     ensure_roles(*session, docs, o.roles);
@@ -84,6 +85,7 @@ void user_set_password(const GlobalOptions& options, Needs needs, const UserOpti
     std::string password = read_password();
     auto rt = bootstrap(options, needs);
     core::DocumentService docs(rt->meta, rt->db(), &rt->controllers);
+    docs.set_jobs(&rt->jobs, rt->queue);
     auto session = rt->db().session();
     core::UnitOfWork uow(*session);
     docs.update(*session, std::string(core::k_user_doctype), o.email, Json{{"password", password}},
@@ -97,6 +99,7 @@ void user_apikey(const GlobalOptions& options, Needs needs, const UserOptions& o
     auto session = rt->db().session();
     core::UnitOfWork uow(*session);
     core::DocumentService docs(rt->meta, rt->db(), &rt->controllers);
+    docs.set_jobs(&rt->jobs, rt->queue);
     docs.get(*session, std::string(core::k_user_doctype), o.email); // not_found names the user
     core::ApiKeyParts key = core::new_api_key();
     Json row = Json::object();

@@ -35,6 +35,12 @@ public:
         }
         doc["total"] = std::round(total * 100) / 100;
     }
+
+    void after_save(const m::Json& doc, m::HookContext& ctx) override {
+        // Runs in `m worker` once this save has committed; never for a save that rolls back.
+        ctx.documents.enqueue_after_commit(ctx.session, "billing.send_invoice",
+                                           m::Json{{"invoice", doc["name"]}});
+    }
 };
 
 } // namespace

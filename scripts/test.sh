@@ -15,6 +15,6 @@ cmake --build build/test -j2
 source scripts/lib/postgres.sh
 trap pg_stop EXIT
 pg_start
-export M_TEST_REQUIRE_POSTGRES=1 M_TEST_REQUIRE_NODE=1
+export M_TEST_REQUIRE_POSTGRES=1 M_TEST_REQUIRE_NODE=1 M_TEST_REQUIRE_NATS=1 M_TEST_REQUIRE_REDIS=1
 
 ctest --test-dir build/test --output-on-failure -j2

@@ -38,60 +38,6 @@ json create(httplib::Client& c, const std::string& token, const std::string& doc
     return json::parse(r->body);
 }
 
-/// Reads a live stream on its own connection and collects its events.
-class StreamReader {
-public:
-    StreamReader(int port, const std::string& token, const std::string& last_event_id = "")
-        : m_client("127.0.0.1", port) {
-        m_client.set_read_timeout(30, 0);
-        httplib::Headers h = bearer(token);
-        if (!last_event_id.empty()) h.emplace("Last-Event-ID", last_event_id);
-        m_thread = std::thread([this, h] {
-            m_client.Get(
-                "/api/v1/stream", h,
-                [this](const httplib::Response& res) {
-                    m_status = res.status;
-                    return true;
-                },
-                [this](const char* data, size_t n) {
-                    std::lock_guard lock(m_mutex);
-                    m_text.append(data, n);
-                    return !m_stop;
-                });
-        });
-        wait_for(": connected");
-    }
-    ~StreamReader() {
-        m_stop = true;
-        m_client.stop();
-        m_thread.join();
-    }
-
-    std::string text() {
-        std::lock_guard lock(m_mutex);
-        return m_text;
-    }
-
-    /// Waits until the stream's text contains `needle` (10 s at most).
-    bool wait_for(const std::string& needle) {
-        for (int i = 0; i < 200; ++i) {
-            if (text().find(needle) != std::string::npos) return true;
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        }
-        return false;
-    }
-
-    int status() const { return m_status; }
-
-private:
-    httplib::Client m_client;
-    std::thread m_thread;
-    std::mutex m_mutex;
-    std::string m_text;
-    std::atomic<bool> m_stop{false};
-    std::atomic<int> m_status{0};
-};
-
 } // namespace
 
 TEST_CASE("serve: log in, create, read, list, update, delete", "[api]") {

@@ -1,6 +1,7 @@
 // Entry points of m-server.so (see module.hpp).
 #include "m/server/module.hpp"
 
+#include "m/core/cache.hpp"
 #include "m/core/error.hpp"
 #include "m/core/events.hpp"
 #include "m/server/app.hpp"
@@ -31,7 +32,9 @@ void serve(const m::server::ServeRequest& request) {
     const auto& o = request.options;
     m::core::InProcessEventBus events;
     m::server::ServerApp app(*request.meta, *request.db, *request.controllers, events, o,
-                             {request.jobs, request.queue, request.broker});
+                             {request.jobs, request.queue, request.broker,
+                              request.cache && request.cache->kind() == "redis" ? request.cache
+                                                                                : nullptr});
     int port = app.bind();
 
     std::atomic<bool> finished{false};

@@ -283,7 +283,7 @@ struct ServerApp::Impl {
     Impl(const core::MetaRegistry& m, core::Database& d, const core::ControllerRegistry& c,
          core::EventBus& e, ServeOptions o, ServerApp::Services sv)
         : meta(m), db(d), controllers(c), events(e), options(std::move(o)), docs(m, d, &c),
-          auth(m, d, options.auth), http(options.http), services(sv),
+          auth(m, d, options.auth, sv.shared_cache), http(options.http), services(sv),
           feed(d, e, sv.broker, std::chrono::milliseconds(25), [](const std::string& line) {
               fmt::print(stderr, "m serve: {}\n", line);
           }) {

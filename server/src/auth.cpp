@@ -59,11 +59,12 @@ Json TokenPair::to_json() const {
     return j;
 }
 
-AuthService::AuthService(const core::MetaRegistry& meta, core::Database& db, AuthOptions options)
+AuthService::AuthService(const core::MetaRegistry& meta, core::Database& db, AuthOptions options,
+                         core::Cache* shared)
     : m_meta(meta), m_db(db), m_options(std::move(options)),
       m_password_slots(std::clamp<std::ptrdiff_t>(m_options.password_checks, 1, 64)),
       m_per_account(m_options.login_per_account, m_options.login_window),
-      m_per_client(m_options.login_per_client, m_options.login_window) {
+      m_per_client(m_options.login_per_client, m_options.login_window), m_shared(shared) {
     if (m_options.secret.size() < 16) {
         throw Error(ErrorKind::validation,
                     "security.secret_key (M_SECRET_KEY) must be set to at least 16 characters "
@@ -136,6 +137,14 @@ TokenPair AuthService::login(const std::string& login, const std::string& passwo
     const std::string client_key = "client:" + client;
     for (auto* limiter : {&m_per_client, &m_per_account}) {
         const std::string& key = limiter == &m_per_client ? client_key : account_key;
+        const std::size_t max = limiter == &m_per_client ? m_options.login_per_client
+                                                         : m_options.login_per_account;
+        if (m_shared && !shared_allow(key, max)) {
+            long long wait = m_options.login_window.count();
+            throw Error(ErrorKind::rate_limited,
+                        fmt::format("too many login attempts; try again in {} s", wait),
+                        Json{{"retry_after", wait}});
+        }
         if (!limiter->allow(key)) {
             long long wait = limiter->retry_after(key);
             throw Error(ErrorKind::rate_limited,
@@ -182,6 +191,13 @@ TokenPair AuthService::login(const std::string& login, const std::string& passwo
         throw;
     }
     m_per_account.reset(account_key);
+    if (m_shared) {
+        try {
+            m_shared->erase("auth:login:" + account_key);
+        } catch (const Error&) {
+            // The window runs out by itself.
+        }
+    }
 
     core::DocumentService docs(m_meta, m_db);
     Json row = Json::object();
@@ -206,10 +222,7 @@ TokenPair AuthService::refresh(const std::string& refresh_token) {
     }
     const std::string sid = claims["sid"].get<std::string>();
     const std::string user = claims["sub"].get<std::string>();
-    {
-        std::lock_guard lock(m_mutex);
-        if (m_revoked.count(sid)) throw Error(ErrorKind::unauthenticated, "session ended");
-    }
+    if (revoked(sid)) throw Error(ErrorKind::unauthenticated, "session ended");
     core::DocumentService docs(m_meta, m_db);
     auto session = m_db.session();
     Json row;
@@ -237,6 +250,14 @@ void AuthService::logout(const std::string& token) {
         std::lock_guard lock(m_mutex);
         m_revoked.insert(sid);
     }
+    if (m_shared) {
+        try {
+            m_shared->set("auth:revoked:" + sid, "1", std::chrono::seconds(m_options.refresh_ttl_s));
+        } catch (const Error&) {
+            // Redis is away: the session row below still ends refreshes everywhere, and other
+            // processes accept this access token until it expires (minutes).
+        }
+    }
     core::DocumentService docs(m_meta, m_db);
     in_transaction(m_db, [&](core::Session& s) {
         try {
@@ -256,11 +277,9 @@ core::Principal AuthService::from_access_token(const std::string& token) const {
     if (!claims.contains("sub") || !claims["sub"].is_string()) {
         throw Error(ErrorKind::unauthenticated, "token names no user");
     }
-    if (claims.contains("sid") && claims["sid"].is_string()) {
-        std::lock_guard lock(m_mutex);
-        if (m_revoked.count(claims["sid"].get<std::string>())) {
-            throw Error(ErrorKind::unauthenticated, "session ended");
-        }
+    if (claims.contains("sid") && claims["sid"].is_string() &&
+        revoked(claims["sid"].get<std::string>())) {
+        throw Error(ErrorKind::unauthenticated, "session ended");
     }
     core::Principal who;
     who.user = claims["sub"].get<std::string>();
@@ -270,6 +289,30 @@ core::Principal AuthService::from_access_token(const std::string& token) const {
         }
     }
     return who;
+}
+
+bool AuthService::revoked(const std::string& sid) const {
+    {
+        std::lock_guard lock(m_mutex);
+        if (m_revoked.count(sid)) return true;
+    }
+    if (!m_shared) return false;
+    try {
+        return m_shared->get("auth:revoked:" + sid).has_value();
+    } catch (const Error&) {
+        // Redis is away: fail open to this process's revocations rather than refuse every
+        // request; access tokens live minutes, and refreshes check the session row.
+        return false;
+    }
+}
+
+bool AuthService::shared_allow(const std::string& key, std::size_t max) const {
+    try {
+        auto n = m_shared->increment("auth:login:" + key, m_options.login_window);
+        return n <= static_cast<std::int64_t>(max);
+    } catch (const Error&) {
+        return true; // Redis is away: the in-process limiter still applies
+    }
 }
 
 core::Principal AuthService::from_api_key(const std::string& key) {

@@ -2,6 +2,7 @@
 // a running `m serve` through the outbox — tailed from the database, or relayed through NATS
 // JetStream — and the admin-only jobs API.
 #include "nats_server.hpp"
+#include "redis_server.hpp"
 #include "server_fixture.hpp"
 
 using namespace m::test;
@@ -95,4 +96,35 @@ TEST_CASE("serve: admins enqueue jobs and read their status over HTTP", "[api][j
     auto r = sp.project.m({"job", "status", "report-2026-11", "--json"});
     REQUIRE_EXIT(r, 0);
     CHECK(parse_json(r.out)["status"] == "PENDING");
+}
+
+TEST_CASE("serve: two processes sharing Redis agree on logouts and login limits",
+          "[api][redis]") {
+    auto redis = redis_or_skip();
+    if (!redis) return;
+    std::map<std::string, std::string> env{{"REDIS_URL", redis->url()}};
+    ServedProject sp("sqlite", env);
+    Server other(sp.project, env);
+    auto a = sp.server->client();
+    auto b = other.client();
+
+    // Logged out on A: refused on B at once (not when the token expires).
+    std::string token = sp.token("alice@test");
+    REQUIRE_STATUS(b.Get("/api/v1/auth/me", bearer(token)), 200);
+    REQUIRE_STATUS(a.Post("/api/v1/auth/logout", bearer(token), "", "application/json"), 204);
+    auto after = b.Get("/api/v1/auth/me", bearer(token));
+    REQUIRE_STATUS(after, 401);
+    CHECK(body_of(after)["message"] == "session ended");
+
+    // Ten wrong passwords for one account, spread over both processes: the next is refused by
+    // either, even with the right password.
+    json wrong{{"email", "bob@test"}, {"password", "not the password"}};
+    for (int i = 0; i < 10; ++i) {
+        auto& c = i % 2 ? a : b;
+        REQUIRE_STATUS(c.Post("/api/v1/auth/login", wrong.dump(), "application/json"), 401);
+    }
+    json right{{"email", "bob@test"}, {"password", k_password}};
+    auto limited = a.Post("/api/v1/auth/login", right.dump(), "application/json");
+    REQUIRE_STATUS(limited, 429);
+    CHECK(limited->get_header_value("Retry-After") != "");
 }

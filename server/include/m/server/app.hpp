@@ -22,6 +22,7 @@
 #include <vector>
 
 namespace m::core {
+class Cache;
 class EventBroker;
 class JobQueue;
 class JobRegistry;
@@ -35,6 +36,7 @@ struct ServeServices {
     const core::JobRegistry* jobs = nullptr;
     core::JobQueue* queue = nullptr;
     core::EventBroker* broker = nullptr;
+    core::Cache* shared_cache = nullptr; ///< Redis: rate limits and revocations shared by processes
 };
 
 class ServerApp {

@@ -9,6 +9,7 @@
 // attempts are rate-limited per account and per client address.
 #pragma once
 
+#include "m/core/cache.hpp"
 #include "m/core/database.hpp"
 #include "m/core/doctype.hpp"
 #include "m/core/permissions.hpp"
@@ -37,7 +38,10 @@ struct TokenPair {
 
 class AuthService {
 public:
-    AuthService(const core::MetaRegistry& meta, core::Database& db, AuthOptions options);
+    /// `shared`: a cache every `m serve` process sees (Redis), for login rate limits and logout
+    /// revocations across processes; null = this process only.
+    AuthService(const core::MetaRegistry& meta, core::Database& db, AuthOptions options,
+                core::Cache* shared = nullptr);
 
     /// Checks email/username + password. Throws Error{rate_limited} (too many attempts, with
     /// `retry_after` in details), Error{unauthenticated} ("invalid email or password" -- the same
@@ -64,6 +68,10 @@ private:
     TokenPair issue(const std::string& user, const std::vector<std::string>& roles,
                     const std::string& session_id, bool with_refresh) const;
     std::int64_t now() const;
+    /// Whether session `sid` was logged out (here, or in any process sharing the cache).
+    bool revoked(const std::string& sid) const;
+    /// One attempt for `key` against the shared fixed-window counter; false when over `max`.
+    bool shared_allow(const std::string& key, std::size_t max) const;
 
     const core::MetaRegistry& m_meta;
     core::Database& m_db;
@@ -71,6 +79,7 @@ private:
     std::counting_semaphore<64> m_password_slots;
     RateLimiter m_per_account;
     RateLimiter m_per_client;
+    core::Cache* m_shared;
 
     mutable std::mutex m_mutex;
     std::unordered_set<std::string> m_revoked; ///< session ids logged out in this process

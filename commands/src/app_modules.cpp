@@ -31,12 +31,13 @@ std::string registration_source(const std::vector<std::string>& ids) {
             // Weak, so that a jobs file without its M_JOB gets a message naming the file
             // instead of a dlopen() error naming a mangled symbol.
             std::string stem = id.substr(4);
-            decls += fmt::format("__attribute__((weak)) void m_register_{}(m::AppRegistrar&);\n", id);
-            calls += fmt::format(
-                "        if (!m_register_{0}) throw m::Error(m::ErrorKind::validation, "
-                "\"jobs/{1}.cpp defines no M_JOB({1}, ...) or M_JOBS({1})\");\n"
-                "        m_register_{0}(*registrar);\n",
-                id, stem);
+            decls +=
+                fmt::format("__attribute__((weak)) void m_register_{}(m::AppRegistrar&);\n", id);
+            calls +=
+                fmt::format("        if (!m_register_{0}) throw m::Error(m::ErrorKind::validation, "
+                            "\"jobs/{1}.cpp defines no M_JOB({1}, ...) or M_JOBS({1})\");\n"
+                            "        m_register_{0}(*registrar);\n",
+                            id, stem);
             continue;
         }
         decls += fmt::format("void m_register_{}(m::AppRegistrar&);\n", id);
@@ -124,8 +125,7 @@ AppSources app_sources(const fs::path& root, const std::string& app) {
         out.newest = std::max(out.newest, fs::last_write_time(p, ec));
         if (name == "controller.cpp" && p.parent_path().parent_path().filename() == "doctypes") {
             out.controller_ids.push_back(p.parent_path().filename().string());
-        } else if (p.parent_path().filename() == "jobs" &&
-                   p.parent_path().parent_path() == dir) {
+        } else if (p.parent_path().filename() == "jobs" && p.parent_path().parent_path() == dir) {
             // apps/<app>/jobs/<id>.cpp defines m_register_job_<id> (M_JOB).
             out.controller_ids.push_back("job_" + p.stem().string());
         }

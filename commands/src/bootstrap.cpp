@@ -56,7 +56,8 @@ void* nats_module() {
 }
 
 /// Calls a factory of m-nats.so: (…, T** out, char* message, size) → 0 or 1 + ErrorKind.
-template <class T, class F, class... Args> std::unique_ptr<T> from_nats(const char* symbol, Args... args) {
+template <class T, class F, class... Args>
+std::unique_ptr<T> from_nats(const char* symbol, Args... args) {
     auto factory = module_symbol<F>(nats_module(), symbol, "NATS support (NATS_URL)");
     T* out = nullptr;
     char message[512] = {0};
@@ -81,16 +82,16 @@ void Runtime::start_services() {
         } else {
             job_store = container.add(core::make_database_job_store(db()));
         }
-        using QueueFactory = int (*)(const char*, long long, core::JobStore*, core::JobQueue**,
-                                     char*, std::size_t);
+        using QueueFactory =
+            int (*)(const char*, long long, core::JobStore*, core::JobQueue**, char*, std::size_t);
         using BrokerFactory = int (*)(const char*, core::EventBroker**, char*, std::size_t);
         queue = container.add(from_nats<core::JobQueue, QueueFactory>(
             "m_nats_create_job_queue", s.nats_url.c_str(), s.job_lease * 1000, job_store));
         broker = container.add(from_nats<core::EventBroker, BrokerFactory>(
             "m_nats_create_event_broker", s.nats_url.c_str()));
     } else {
-        queue = container.add(
-            core::make_database_job_queue(db(), std::chrono::seconds(s.job_lease)));
+        queue =
+            container.add(core::make_database_job_queue(db(), std::chrono::seconds(s.job_lease)));
     }
     container.start();
 }
@@ -180,8 +181,8 @@ std::unique_ptr<Runtime> bootstrap(const GlobalOptions& options, Needs needs) {
     if (needs == Needs::settings) return rt;
     if (needs == Needs::full) {
         core::register_builtin_jobs(rt->jobs);
-        load_app_modules(rt->settings.project_root, rt->apps, rt->meta, rt->controllers,
-                         true, &rt->jobs);
+        load_app_modules(rt->settings.project_root, rt->apps, rt->meta, rt->controllers, true,
+                         &rt->jobs);
     }
     rt->database = rt->container.add(make_database(rt->settings));
     rt->container.start();

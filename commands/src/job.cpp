@@ -22,8 +22,8 @@ struct JobOptions {
 };
 
 void print_record(const core::JobRecord& r) {
-    fmt::print("{}  {}  {}  attempts {}/{}\n", r.id, r.name, core::to_string(r.status),
-               r.attempts, r.max_attempts);
+    fmt::print("{}  {}  {}  attempts {}/{}\n", r.id, r.name, core::to_string(r.status), r.attempts,
+               r.max_attempts);
     if (!r.result.is_null()) fmt::print("result: {}\n", r.result.dump());
     if (!r.error.empty()) fmt::print("error: {}\n", r.error);
 }
@@ -68,13 +68,13 @@ void job_list(const GlobalOptions& g, Needs needs) {
     if (g.json) {
         Json out = Json::array();
         for (const auto& [name, def] : rt->jobs.all()) {
-            out.push_back(Json{{"name", name},
-                               {"retries", def.retries},
-                               {"timeout", def.timeout},
-                               {"queue", def.queue},
-                               {"schedule", def.schedule.empty() ? Json(nullptr)
-                                                                 : Json(def.schedule)},
-                               {"description", def.description}});
+            out.push_back(
+                Json{{"name", name},
+                     {"retries", def.retries},
+                     {"timeout", def.timeout},
+                     {"queue", def.queue},
+                     {"schedule", def.schedule.empty() ? Json(nullptr) : Json(def.schedule)},
+                     {"description", def.description}});
         }
         print_json(out);
         return;
@@ -121,8 +121,9 @@ void add_job(CLI::App& cmd, const GlobalOptions& options, Needs needs) {
     auto* enqueue = cmd.add_subcommand("enqueue", "Enqueue a job and print its id");
     enqueue->add_option("NAME", o->name, "The job, e.g. core.noop")->required();
     enqueue->add_option("--kwargs", o->kwargs, "Arguments as a JSON object");
-    enqueue->add_option("--id", o->id, "Job id (also the dedup key: an existing id enqueues "
-                                       "nothing)");
+    enqueue->add_option("--id", o->id,
+                        "Job id (also the dedup key: an existing id enqueues "
+                        "nothing)");
     enqueue->callback([&options, needs, o] { job_enqueue(options, needs, *o); });
 
     auto* status = cmd.add_subcommand("status", "Show a job's status, attempts, result and error");
@@ -133,7 +134,8 @@ void add_job(CLI::App& cmd, const GlobalOptions& options, Needs needs) {
     list->callback([&options, needs] { job_list(options, needs); });
 
     auto* recent = cmd.add_subcommand("recent", "List the newest jobs and their status");
-    recent->add_option("--status", o->status, "Only PENDING, RUNNING, SUCCESS, FAILED or CANCELLED");
+    recent->add_option("--status", o->status,
+                       "Only PENDING, RUNNING, SUCCESS, FAILED or CANCELLED");
     recent->add_option("--limit", o->limit, "How many (default 20)")->check(CLI::Range(1, 10000));
     recent->callback([&options, needs, o] { job_recent(options, needs, *o); });
 

@@ -1,10 +1,10 @@
 // `m worker` (SPEC §7): runs background jobs from the configured queue on N threads, with the
 // same container as every command (database, app modules, queue, broker). SIGINT/SIGTERM stop
 // fetching at once and give running jobs --grace seconds to finish; then services stop.
+#include "m/core/worker.hpp"
 #include "m/commands/command.hpp"
 #include "m/core/document_service.hpp"
 #include "m/core/error.hpp"
-#include "m/core/worker.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>

@@ -89,6 +89,8 @@ private:
 
 } // namespace
 
-std::unique_ptr<Cache> make_memory_cache() { return std::make_unique<MemoryCache>(); }
+std::unique_ptr<Cache> make_memory_cache() {
+    return std::make_unique<MemoryCache>();
+}
 
 } // namespace m::core

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <ctime>
 #include <map>
 #include <mutex>
@@ -709,8 +710,18 @@ void DocumentService::enqueue_after_commit(Session& session, const std::string& 
         throw Error(ErrorKind::validation,
                     fmt::format("job '{}': kwargs must be a JSON object", name));
     }
+    // The embedded queue takes the job in this very transaction; a broker only after the commit,
+    // and then a failure cannot undo the saved document: it is logged, not thrown.
+    if (m_job_queue->enqueue_in(session, def, kwargs)) return;
     JobQueue* queue = m_job_queue;
-    session.on_commit([queue, &def, kwargs] { queue->enqueue(def, kwargs); });
+    session.on_commit([queue, &def, kwargs] {
+        try {
+            queue->enqueue(def, kwargs);
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "m: job '%s' was not enqueued after the commit: %s\n",
+                         def.name.c_str(), e.what());
+        }
+    });
 }
 
 void DocumentService::emit(Session& session, const DocType& dt, const char* topic, const Json& doc,

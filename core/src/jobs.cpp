@@ -20,9 +20,8 @@ constexpr std::size_t k_max_id = 140;
 
 bool valid_job_name(const std::string& name) {
     if (name.empty() || name.size() > k_max_id) return false;
-    return std::all_of(name.begin(), name.end(), [](unsigned char c) {
-        return std::isalnum(c) || c == '_' || c == '.';
-    });
+    return std::all_of(name.begin(), name.end(),
+                       [](unsigned char c) { return std::isalnum(c) || c == '_' || c == '.'; });
 }
 
 /// Unix ms as "2026-11-27T03:08:47.123Z"; 0 → null.
@@ -42,8 +41,8 @@ std::int64_t ms_of(const Json& j) {
     const std::string s = j.get<std::string>();
     std::tm tm{};
     int millis = 0;
-    if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon,
-                    &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &millis) < 6) {
+    if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                    &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &millis) < 6) {
         throw Error(ErrorKind::validation, fmt::format("'{}' is not an ISO 8601 UTC time", s));
     }
     tm.tm_year -= 1900;
@@ -55,11 +54,16 @@ std::int64_t ms_of(const Json& j) {
 
 const char* to_string(JobState state) {
     switch (state) {
-    case JobState::pending: return "PENDING";
-    case JobState::running: return "RUNNING";
-    case JobState::success: return "SUCCESS";
-    case JobState::failed: return "FAILED";
-    case JobState::cancelled: return "CANCELLED";
+    case JobState::pending:
+        return "PENDING";
+    case JobState::running:
+        return "RUNNING";
+    case JobState::success:
+        return "SUCCESS";
+    case JobState::failed:
+        return "FAILED";
+    case JobState::cancelled:
+        return "CANCELLED";
     }
     return "PENDING";
 }
@@ -128,8 +132,9 @@ JobRecord JobRecord::from_json(const Json& j) {
 
 void JobRegistry::add(JobDef def) {
     if (!valid_job_name(def.name)) {
-        throw Error(ErrorKind::validation,
-                    fmt::format("job name '{}' must be 1-140 letters, digits, '_' or '.'", def.name));
+        throw Error(
+            ErrorKind::validation,
+            fmt::format("job name '{}' must be 1-140 letters, digits, '_' or '.'", def.name));
     }
     if (def.retries < 0 || def.retries > 100) {
         throw Error(ErrorKind::validation,
@@ -155,8 +160,7 @@ void JobRegistry::add(JobDef def) {
         throw Error(ErrorKind::validation, fmt::format("job '{}' has no function", def.name));
     }
     if (m_jobs.count(def.name)) {
-        throw Error(ErrorKind::validation,
-                    fmt::format("job '{}' is registered twice", def.name));
+        throw Error(ErrorKind::validation, fmt::format("job '{}' is registered twice", def.name));
     }
     std::string name = def.name;
     m_jobs.emplace(std::move(name), std::move(def));
@@ -181,6 +185,10 @@ std::vector<std::string> JobRegistry::queues() const {
         if (std::find(out.begin(), out.end(), def.queue) == out.end()) out.push_back(def.queue);
     }
     return out;
+}
+
+bool JobQueue::enqueue_in(Session&, const JobDef&, const Json&) {
+    return false;
 }
 
 std::vector<JobRecord> JobQueue::enqueue_many(const JobDef& def, const std::vector<Json>& kwargs) {
@@ -228,7 +236,9 @@ SqlValue opt_ms(std::int64_t ms) {
     return ms > 0 ? SqlValue(ms) : SqlValue(std::monostate{});
 }
 
-std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+std::string dump(const Json& j) {
+    return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
 
 /// "$1, $2, ..." or "?1, ?2, ..." from `first` on.
 std::string placeholders(const SqlDialect& d, int first, int count) {
@@ -240,9 +250,9 @@ std::string placeholders(const SqlDialect& d, int first, int count) {
 void check_id(const std::string& id) {
     if (id.empty() || id.size() > k_max_id ||
         !std::all_of(id.begin(), id.end(), [](unsigned char c) { return c > 32 && c < 127; })) {
-        throw Error(ErrorKind::validation,
-                    fmt::format("job id '{}' must be 1-140 printable characters without spaces",
-                                id));
+        throw Error(
+            ErrorKind::validation,
+            fmt::format("job id '{}' must be 1-140 printable characters without spaces", id));
     }
 }
 
@@ -341,7 +351,8 @@ JobRecord new_record(const JobDef& def, const Json& kwargs, const std::string& i
 
 class DbJobQueue final : public JobQueue {
 public:
-    DbJobQueue(Database& db, std::chrono::seconds lease) : m_table(db), m_lease_ms(lease.count() * 1000) {}
+    DbJobQueue(Database& db, std::chrono::seconds lease)
+        : m_table(db), m_lease_ms(lease.count() * 1000) {}
 
     std::string service_name() const override { return "job queue (database)"; }
     void start() override {}
@@ -369,6 +380,12 @@ public:
         return r;
     }
 
+    bool enqueue_in(Session& session, const JobDef& def, const Json& kwargs) override {
+        JobRecord r = new_record(def, kwargs, {});
+        m_table.insert(session, r, r.enqueued_at);
+        return true;
+    }
+
     std::vector<JobRecord> enqueue_many(const JobDef& def,
                                         const std::vector<Json>& kwargs) override {
         std::vector<JobRecord> out;
@@ -390,8 +407,8 @@ public:
             auto now = std::chrono::steady_clock::now();
             if (now >= deadline) return leases;
             // Polling: nothing wakes a database queue. Back off to 100 ms while idle.
-            std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
-                pause, deadline - now));
+            std::this_thread::sleep_for(
+                std::min<std::chrono::steady_clock::duration>(pause, deadline - now));
             pause = std::min(pause * 2, std::chrono::milliseconds(100));
         }
     }
@@ -472,9 +489,8 @@ private:
         uow.commit();
         if (!record) throw Error(ErrorKind::not_found, fmt::format("no job '{}'", id));
         if (n == 0) {
-            throw Error(ErrorKind::conflict,
-                        fmt::format("job '{}' is {}, not {}", id, to_string(record->status),
-                                    expected));
+            throw Error(ErrorKind::conflict, fmt::format("job '{}' is {}, not {}", id,
+                                                         to_string(record->status), expected));
         }
         return *record;
     }
@@ -501,8 +517,7 @@ private:
                         "((status = 'PENDING' AND available_at <= {0}) OR "
                         "(status = 'RUNNING' AND lease_until < {0})) "
                         "ORDER BY available_at, id LIMIT {3}{4}) RETURNING {5}",
-                        ph(1), ph(2), ph(3), ph(4), pg ? " FOR UPDATE SKIP LOCKED" : "",
-                        k_columns),
+                        ph(1), ph(2), ph(3), ph(4), pg ? " FOR UPDATE SKIP LOCKED" : "", k_columns),
             {now, now + lease_ms(), queue, static_cast<std::int64_t>(std::max(1, max))});
         uow.commit();
         std::vector<Lease> out;
@@ -575,11 +590,11 @@ void register_builtin_jobs(JobRegistry& registry) {
             std::size_t events = prune_outbox(ctx.db, std::chrono::hours(1), ctx.broker != nullptr);
             // Finished job records are kept a week (Redis keeps its own with a TTL).
             auto s = ctx.db.session();
-            auto jobs = s->execute(
-                fmt::format("DELETE FROM m_jobs WHERE status IN ('SUCCESS', 'FAILED', "
-                            "'CANCELLED') AND finished_at < {}",
-                            ctx.db.dialect().placeholder(1)),
-                {now_ms() - 7LL * 86400 * 1000});
+            auto jobs =
+                s->execute(fmt::format("DELETE FROM m_jobs WHERE status IN ('SUCCESS', 'FAILED', "
+                                       "'CANCELLED') AND finished_at < {}",
+                                       ctx.db.dialect().placeholder(1)),
+                           {now_ms() - 7LL * 86400 * 1000});
             return Json{{"relayed", relayed}, {"pruned_events", events}, {"pruned_jobs", jobs}};
         }});
 }

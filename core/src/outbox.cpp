@@ -30,10 +30,10 @@ std::vector<OutboxEvent> events_of(const ResultSet& rs) {
 } // namespace
 
 void record_event(Session& session, const SqlDialect& dialect, const DocEvent& event) {
-    session.execute(fmt::format("INSERT INTO m_outbox (created_at, event) VALUES ({}, {})",
-                                dialect.placeholder(1), dialect.placeholder(2)),
-                    {now_ms(), event.to_wire().dump(-1, ' ', false,
-                                                    Json::error_handler_t::replace)});
+    session.execute(
+        fmt::format("INSERT INTO m_outbox (created_at, event) VALUES ({}, {})",
+                    dialect.placeholder(1), dialect.placeholder(2)),
+        {now_ms(), event.to_wire().dump(-1, ' ', false, Json::error_handler_t::replace)});
 }
 
 std::size_t relay_outbox(Database& db, EventBroker& broker, int batch) {
@@ -68,11 +68,10 @@ std::size_t relay_outbox(Database& db, EventBroker& broker, int batch) {
 std::size_t prune_outbox(Database& db, std::chrono::seconds age, bool only_published) {
     auto s = db.session();
     std::int64_t before = now_ms() - age.count() * 1000;
-    return static_cast<std::size_t>(
-        s->execute(fmt::format("DELETE FROM m_outbox WHERE created_at < {}{}",
-                               db.dialect().placeholder(1),
-                               only_published ? " AND published_at IS NOT NULL" : ""),
-                   {before}));
+    return static_cast<std::size_t>(s->execute(
+        fmt::format("DELETE FROM m_outbox WHERE created_at < {}{}", db.dialect().placeholder(1),
+                    only_published ? " AND published_at IS NOT NULL" : ""),
+        {before}));
 }
 
 OutboxTail::OutboxTail(Database& db, std::chrono::milliseconds gap_wait)
@@ -124,7 +123,9 @@ EventFeed::EventFeed(Database& db, EventBus& bus, EventBroker* broker,
                      std::chrono::milliseconds poll, std::function<void(const std::string&)> log)
     : m_db(db), m_bus(bus), m_broker(broker), m_poll(poll), m_log(std::move(log)) {}
 
-EventFeed::~EventFeed() { stop(); }
+EventFeed::~EventFeed() {
+    stop();
+}
 
 void EventFeed::start() {
     if (m_thread.joinable()) return;

@@ -38,7 +38,7 @@ struct State {
     std::condition_variable wake;
     std::deque<Lease> ready;
     std::map<int, std::shared_ptr<Running>> running; ///< by slot
-    std::map<int, std::thread> threads;             ///< live slot threads by slot
+    std::map<int, std::thread> threads;              ///< live slot threads by slot
     int next_slot = 0;
     bool fetching = true;
     bool slots_exit = false;
@@ -73,10 +73,12 @@ WorkerStats Worker::run(const std::atomic<bool>& stop) {
         if (!def) {
             error = fmt::format("unknown job '{}' (not registered in this worker)", lease.job.name);
         } else {
-            JobContext ctx{lease.job.id, lease.job.attempts, m_db, m_documents, m_queue,
-                           m_broker, r->cancelled, [this, copy = lease]() mutable {
-                               m_queue.heartbeat(copy);
-                           }};
+            JobContext ctx{
+                lease.job.id, lease.job.attempts,
+                m_db,         m_documents,
+                m_queue,      m_broker,
+                r->cancelled, [this, copy = lease]() mutable {
+                               m_queue.heartbeat(copy); }};
             try {
                 result = def->fn(lease.job.kwargs, ctx);
                 ok = true;
@@ -121,7 +123,8 @@ WorkerStats Worker::run(const std::atomic<bool>& stop) {
                 state->ready.pop_front();
                 r->slot = slot;
                 r->last_beat = Clock::now();
-                r->deadline = r->last_beat + std::chrono::seconds(std::max(1, r->lease.job.timeout));
+                r->deadline =
+                    r->last_beat + std::chrono::seconds(std::max(1, r->lease.job.timeout));
                 state->running[slot] = r;
             }
             execute(r);
@@ -321,8 +324,8 @@ WorkerStats Worker::run(const std::atomic<bool>& stop) {
 }
 
 std::vector<JobRecord> enqueue_due_ticks(const JobRegistry& registry, JobQueue& queue,
-                                         const std::vector<ExtraSchedule>& extra,
-                                         std::int64_t now, std::int64_t window) {
+                                         const std::vector<ExtraSchedule>& extra, std::int64_t now,
+                                         std::int64_t window) {
     std::vector<JobRecord> out;
     auto due = [&](const JobDef& def, const std::string& cron, const Json& kwargs,
                    const std::string& key) {

@@ -284,9 +284,8 @@ struct ServerApp::Impl {
          core::EventBus& e, ServeOptions o, ServerApp::Services sv)
         : meta(m), db(d), controllers(c), events(e), options(std::move(o)), docs(m, d, &c),
           auth(m, d, options.auth, sv.shared_cache), http(options.http), services(sv),
-          feed(d, e, sv.broker, std::chrono::milliseconds(25), [](const std::string& line) {
-              fmt::print(stderr, "m serve: {}\n", line);
-          }) {
+          feed(d, e, sv.broker, std::chrono::milliseconds(25),
+               [](const std::string& line) { fmt::print(stderr, "m serve: {}\n", line); }) {
         docs.set_jobs(services.jobs, services.queue);
         for (const auto& dt : meta.all()) {
             if (dt->is_child_table || !dt->api_resource) continue;
@@ -856,8 +855,8 @@ struct ServerApp::Impl {
         core::JobQueue& queue = job_queue(req);
         const core::JobDef& def = services.jobs->get(req.matches[1].str());
         Json kwargs = body_object(req, true);
-        auto record = queue.enqueue(def, kwargs,
-                                    core::EnqueueOptions{req.get_header_value("Idempotency-Key"), 0});
+        auto record = queue.enqueue(
+            def, kwargs, core::EnqueueOptions{req.get_header_value("Idempotency-Key"), 0});
         send_json(res, 202, record.to_json());
     }
 
@@ -931,8 +930,7 @@ struct ServerApp::Impl {
 ServerApp::ServerApp(const core::MetaRegistry& meta, core::Database& db,
                      const core::ControllerRegistry& controllers, core::EventBus& events,
                      ServeOptions options, Services services)
-    : m_impl(std::make_unique<Impl>(meta, db, controllers, events, std::move(options),
-                                    services)) {}
+    : m_impl(std::make_unique<Impl>(meta, db, controllers, events, std::move(options), services)) {}
 
 ServerApp::~ServerApp() = default;
 

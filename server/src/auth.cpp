@@ -137,8 +137,8 @@ TokenPair AuthService::login(const std::string& login, const std::string& passwo
     const std::string client_key = "client:" + client;
     for (auto* limiter : {&m_per_client, &m_per_account}) {
         const std::string& key = limiter == &m_per_client ? client_key : account_key;
-        const std::size_t max = limiter == &m_per_client ? m_options.login_per_client
-                                                         : m_options.login_per_account;
+        const std::size_t max =
+            limiter == &m_per_client ? m_options.login_per_client : m_options.login_per_account;
         if (m_shared && !shared_allow(key, max)) {
             long long wait = m_options.login_window.count();
             throw Error(ErrorKind::rate_limited,
@@ -252,7 +252,8 @@ void AuthService::logout(const std::string& token) {
     }
     if (m_shared) {
         try {
-            m_shared->set("auth:revoked:" + sid, "1", std::chrono::seconds(m_options.refresh_ttl_s));
+            m_shared->set("auth:revoked:" + sid, "1",
+                          std::chrono::seconds(m_options.refresh_ttl_s));
         } catch (const Error&) {
             // Redis is away: the session row below still ends refreshes everywhere, and other
             // processes accept this access token until it expires (minutes).

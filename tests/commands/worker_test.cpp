@@ -298,3 +298,32 @@ TEST_CASE("m job refuses bad input with one clear line", "[worker]") {
     REQUIRE_EXIT(recent, 0);
     CHECK(parse_json(recent.out).size() == 1);
 }
+
+TEST_CASE("with Redis away the worker keeps running and status reports it clearly",
+          "[worker][redis]") {
+    auto broker = make_broker("nats+redis");
+    if (!broker) return;
+    RedisServer& redis = *broker->redis;
+    JobProject p("sqlite", std::move(broker));
+    auto id = p.enqueue("tasks.sleep", R"({"ms": 1000})");
+    WorkerProcess w(p);
+    REQUIRE(p.wait_for(id, "RUNNING").at("status") == "RUNNING");
+    redis.pause();                       // hung, not gone: every command times out
+    std::this_thread::sleep_for(1500ms); // the job finishes while its status cannot be written
+    auto during = p.m({"job", "status", id});
+    CHECK(during.exit_code != 0);
+    CHECK(is_one_line(during.err));
+    CHECK(contains(during.err, "Redis at"));
+    auto enqueue = p.m({"job", "enqueue", "core.noop"});
+    CHECK(enqueue.exit_code != 0);
+    CHECK(contains(enqueue.err, "Redis at"));
+    std::this_thread::sleep_for(1000ms);
+    redis.resume();
+    // Not acknowledged without its status: delivered again and recorded once Redis is back.
+    auto s = p.wait_for(id, "SUCCESS", 30s);
+    INFO(w.log());
+    CHECK(s.at("status") == "SUCCESS");
+    auto next = p.enqueue("core.noop", R"({"after": "redis"})");
+    CHECK(p.wait_for(next, "SUCCESS").at("status") == "SUCCESS");
+    CHECK(w.stop() == 0); // it never died
+}

@@ -5,8 +5,8 @@
 #include "support.hpp"
 
 #include "m/core/controller.hpp"
-#include "m/core/document_service.hpp"
 #include "m/core/doctype_loader.hpp"
+#include "m/core/document_service.hpp"
 #include "m/core/error.hpp"
 #include "m/core/jobs.hpp"
 #include "m/core/outbox.hpp"
@@ -18,8 +18,8 @@
 #include <atomic>
 #include <thread>
 
-using m::core::Json;
 using m::core::JobState;
+using m::core::Json;
 using namespace std::chrono_literals;
 
 namespace {
@@ -209,7 +209,8 @@ TEST_CASE("stopping the worker lets running jobs finish and be acknowledged", "[
     auto queue = f.queue();
     auto id = queue->enqueue(f.jobs.get("t.long"), Json::object()).id;
     auto later = queue->enqueue(f.jobs.get("t.long"), Json::object(), {"", 60000}).id;
-    run_worker(f, *queue, [&] { return started.load(); }, 10s);
+    run_worker(
+        f, *queue, [&] { return started.load(); }, 10s);
     // run() returned only after the running job was done; the delayed one was never fetched.
     CHECK(queue->status(id)->status == JobState::success);
     CHECK(queue->status(later)->status == JobState::pending);
@@ -287,7 +288,8 @@ TEST_CASE("two schedulers enqueue each cron tick once and skip missed ticks", "[
             // The next tick is enqueued.
             CHECK(m::core::enqueue_due_ticks(registry, *a, {}, tick + 15 * 60 + 1).size() == 1);
             // Extra schedules (a ScheduledJob row) carry kwargs and their own key.
-            std::vector<m::core::ExtraSchedule> extra{{"t.every5", "0 * * * *", Json{{"k", 1}}, "r1"}};
+            std::vector<m::core::ExtraSchedule> extra{
+                {"t.every5", "0 * * * *", Json{{"k", 1}}, "r1"}};
             auto made = m::core::enqueue_due_ticks(registry, *a, extra, 1795752000 + 5);
             REQUIRE(made.size() == 2); // 04:00 matches both schedules
         }
@@ -309,8 +311,8 @@ TEST_CASE("document changes write outbox events that commit with them", "[jobs][
             }
             {
                 m::core::UnitOfWork uow(*s);
-                auto doc = docs.insert(*s, "Note", Json{{"title", "one"}, {"owner_email", "a@x"}},
-                                       "a@x");
+                auto doc =
+                    docs.insert(*s, "Note", Json{{"title", "one"}, {"owner_email", "a@x"}}, "a@x");
                 id = doc["id"].get<std::string>();
                 uow.commit();
             }

@@ -30,7 +30,8 @@ struct Db {
 
     Db() : t(m::test::make_database("sqlite", dir.path())) {
         meta.add(m::core::parse_doctype(
-            nlohmann::json::parse(R"({"name": "Note", "fields": [{"name": "title", "type": "data"}]})"),
+            nlohmann::json::parse(
+                R"({"name": "Note", "fields": [{"name": "title", "type": "data"}]})"),
             "note.json", "test"));
         meta.check_references();
         m::migrations::Migrator migrator(*t.db, meta, dir.path(), {});

@@ -64,14 +64,12 @@ TEST_CASE("serve: admins enqueue jobs and read their status over HTTP", "[api][j
     std::string alice = sp.token("alice@test");
 
     REQUIRE_STATUS(c.Post("/api/v1/jobs/core.noop", "{}", "application/json"), 401);
-    REQUIRE_STATUS(c.Post("/api/v1/jobs/core.noop", bearer(alice), "{}", "application/json"),
-                   403);
+    REQUIRE_STATUS(c.Post("/api/v1/jobs/core.noop", bearer(alice), "{}", "application/json"), 403);
     auto unknown = c.Post("/api/v1/jobs/nope.never", bearer(admin), "{}", "application/json");
     REQUIRE_STATUS(unknown, 404);
     CHECK(body_of(unknown)["message"].get<std::string>().find("unknown job 'nope.never'") !=
           std::string::npos);
-    REQUIRE_STATUS(c.Post("/api/v1/jobs/core.noop", bearer(admin), "[1]", "application/json"),
-                   400);
+    REQUIRE_STATUS(c.Post("/api/v1/jobs/core.noop", bearer(admin), "[1]", "application/json"), 400);
     REQUIRE_STATUS(c.Post("/api/v1/jobs/core.noop", bearer(admin), "{", "application/json"), 400);
 
     auto h = bearer(admin);
@@ -98,8 +96,7 @@ TEST_CASE("serve: admins enqueue jobs and read their status over HTTP", "[api][j
     CHECK(parse_json(r.out)["status"] == "PENDING");
 }
 
-TEST_CASE("serve: two processes sharing Redis agree on logouts and login limits",
-          "[api][redis]") {
+TEST_CASE("serve: two processes sharing Redis agree on logouts and login limits", "[api][redis]") {
     auto redis = redis_or_skip();
     if (!redis) return;
     std::map<std::string, std::string> env{{"REDIS_URL", redis->url()}};

@@ -9,8 +9,8 @@
 
 #include <atomic>
 #include <chrono>
-#include <mutex>
 #include <csignal>
+#include <mutex>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -255,6 +255,5 @@ private:
     std::atomic<bool> m_stop{false};
     std::atomic<int> m_status{0};
 };
-
 
 } // namespace m::test

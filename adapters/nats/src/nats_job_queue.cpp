@@ -671,8 +671,8 @@ JobRecord NatsJobQueue::cancel(const std::string& id) {
     if (!stored) throw Error(ErrorKind::not_found, "no job '" + id + "'");
     JobRecord r = *stored;
     if (r.status != JobState::pending)
-        throw Error(ErrorKind::conflict, "job '" + id + "' is " + core::to_string(r.status) +
-                                             ", not PENDING");
+        throw Error(ErrorKind::conflict,
+                    "job '" + id + "' is " + core::to_string(r.status) + ", not PENDING");
     // The message stays in the stream until it is delivered; fetch() then drops it.
     r.status = JobState::cancelled;
     r.finished_at = core::now_ms();

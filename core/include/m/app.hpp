@@ -74,7 +74,9 @@ inline constexpr const char* k_app_abi = "m-" M_VERSION "-gcc" __VERSION__;
 ///     M_JOB(send_invoice, (m::JobDef{"billing.send_invoice", 5, 60, "default", "", "Email it",
 ///                                    [](const m::Json& kwargs, m::JobContext& ctx) { ... }}))
 #define M_JOB(id, def)                                                                             \
-    void m_register_job_##id(m::AppRegistrar& registrar) { registrar.job(def); }
+    void m_register_job_##id(m::AppRegistrar& registrar) {                                         \
+        registrar.job(def);                                                                        \
+    }
 
 /// For a jobs file that registers several jobs: `M_JOBS(id) { registrar.job(...); ... }`.
 #define M_JOBS(id) void m_register_job_##id(m::AppRegistrar& registrar)

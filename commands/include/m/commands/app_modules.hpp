@@ -2,8 +2,8 @@
 #pragma once
 
 #include "m/core/controller.hpp"
-#include "m/core/jobs.hpp"
 #include "m/core/doctype.hpp"
+#include "m/core/jobs.hpp"
 
 #include <filesystem>
 #include <string>

@@ -5,10 +5,10 @@
 
 #include "m/core/cache.hpp"
 #include "m/core/controller.hpp"
-#include "m/core/events.hpp"
-#include "m/core/jobs.hpp"
 #include "m/core/database.hpp"
 #include "m/core/doctype.hpp"
+#include "m/core/events.hpp"
+#include "m/core/jobs.hpp"
 #include "m/core/service.hpp"
 #include "m/core/settings.hpp"
 #include "m/core/values.hpp"

@@ -44,10 +44,11 @@ struct JobContext {
     std::string job_id;
     int attempt = 1; ///< 1 on the first run
     Database& db;
-    DocumentService& documents; ///< open a session on `db` and a UnitOfWork for writes
-    JobQueue& queue;            ///< to enqueue follow-up jobs
+    DocumentService& documents;    ///< open a session on `db` and a UnitOfWork for writes
+    JobQueue& queue;               ///< to enqueue follow-up jobs
     EventBroker* broker = nullptr; ///< the event broker when there is one (NATS), else null
-    const std::atomic<bool>& cancelled; ///< set when the job timed out or the worker is stopping hard
+    const std::atomic<bool>&
+        cancelled; ///< set when the job timed out or the worker is stopping hard
 
     /// Tells the broker the job is alive (long jobs; the worker also does it on its own).
     std::function<void()> heartbeat;
@@ -58,11 +59,11 @@ using JobFn = std::function<Json(const Json& kwargs, JobContext& ctx)>;
 
 /// A registered job.
 struct JobDef {
-    std::string name;            ///< "billing.send_invoice"
-    int retries = 3;             ///< runs at most retries + 1 times
-    int timeout = 300;           ///< seconds per attempt
+    std::string name;  ///< "billing.send_invoice"
+    int retries = 3;   ///< runs at most retries + 1 times
+    int timeout = 300; ///< seconds per attempt
     std::string queue = "default";
-    std::string schedule;        ///< 5-field cron expression; empty = not scheduled
+    std::string schedule; ///< 5-field cron expression; empty = not scheduled
     std::string description;
     JobFn fn;
 };
@@ -93,12 +94,12 @@ struct JobRecord {
     std::string name;
     std::string queue = "default";
     JobState status = JobState::pending;
-    int attempts = 0;      ///< runs started so far
-    int max_attempts = 4;  ///< retries + 1
-    int timeout = 300;     ///< seconds
+    int attempts = 0;     ///< runs started so far
+    int max_attempts = 4; ///< retries + 1
+    int timeout = 300;    ///< seconds
     Json kwargs = Json::object();
-    Json result;           ///< null until SUCCESS
-    std::string error;     ///< last error ("" = none)
+    Json result;       ///< null until SUCCESS
+    std::string error; ///< last error ("" = none)
     std::int64_t enqueued_at = 0;
     std::int64_t started_at = 0;
     std::int64_t finished_at = 0;
@@ -123,7 +124,7 @@ struct EnqueueOptions {
 /// A job handed to a worker: its status as of delivery, plus the broker's handle.
 struct Lease {
     JobRecord job;
-    int delivery = 1;        ///< how many times the broker has delivered it (1 = first)
+    int delivery = 1;             ///< how many times the broker has delivered it (1 = first)
     std::shared_ptr<void> handle; ///< adapter data (the NATS message; nothing for the DB)
 };
 
@@ -138,6 +139,11 @@ public:
     /// already, the existing record and nothing is enqueued.
     virtual JobRecord enqueue(const JobDef& def, const Json& kwargs,
                               const EnqueueOptions& options = {}) = 0;
+
+    /// Enqueues the job inside `session`'s open transaction when this queue lives in that
+    /// database (the embedded queue): it then exists if and only if the transaction commits.
+    /// Returns false, doing nothing, for queues that cannot (a broker).
+    virtual bool enqueue_in(Session& session, const JobDef& def, const Json& kwargs);
 
     /// Enqueues many jobs at once (the broker's batch path); the same rules as enqueue().
     virtual std::vector<JobRecord> enqueue_many(const JobDef& def, const std::vector<Json>& kwargs);
@@ -197,8 +203,8 @@ std::int64_t now_ms();
 /// expire so that the jobs of a crashed worker come back; PostgreSQL workers claim with
 /// FOR UPDATE SKIP LOCKED. Status lives in the same rows.
 /// `lease`: how long a fetched job stays leased without a heartbeat.
-std::unique_ptr<JobQueue> make_database_job_queue(Database& db,
-                                                  std::chrono::seconds lease = std::chrono::seconds(30));
+std::unique_ptr<JobQueue>
+make_database_job_queue(Database& db, std::chrono::seconds lease = std::chrono::seconds(30));
 
 /// Job status in table m_jobs (the store of the NATS queue when REDIS_URL is unset).
 std::unique_ptr<JobStore> make_database_job_store(Database& db);

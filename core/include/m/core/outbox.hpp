@@ -53,8 +53,8 @@ private:
     Database& m_db;
     std::chrono::milliseconds m_gap_wait;
     bool m_started = false;
-    std::int64_t m_cursor = 0;           ///< every id <= cursor has been seen or given up
-    std::set<std::int64_t> m_seen;      ///< ids > cursor already returned
+    std::int64_t m_cursor = 0;     ///< every id <= cursor has been seen or given up
+    std::set<std::int64_t> m_seen; ///< ids > cursor already returned
     std::chrono::steady_clock::time_point m_gap_since{};
     bool m_gap_open = false;
 };

@@ -30,10 +30,10 @@ class MetaRegistry;
 
 struct WorkerOptions {
     int concurrency = 4;
-    std::vector<std::string> queues;         ///< empty = every queue of the registry
+    std::vector<std::string> queues;        ///< empty = every queue of the registry
     std::chrono::milliseconds grace{30000}; ///< how long running jobs may finish on stop
     std::chrono::milliseconds lease{30000}; ///< heartbeat period = lease / 3
-    bool scheduler = false;                  ///< also run the cron scheduler
+    bool scheduler = false;                 ///< also run the cron scheduler
     /// Relay the outbox to the broker (when `broker` is set) from this process.
     bool relay_events = true;
     /// Where the worker says what happens (one line each); empty = silent.
@@ -42,9 +42,9 @@ struct WorkerOptions {
 
 struct WorkerStats {
     std::uint64_t succeeded = 0;
-    std::uint64_t failed = 0;    ///< attempts that failed (retried or not)
+    std::uint64_t failed = 0; ///< attempts that failed (retried or not)
     std::uint64_t timed_out = 0;
-    int abandoned_running = 0;   ///< abandoned threads still running when run() returned
+    int abandoned_running = 0; ///< abandoned threads still running when run() returned
 };
 
 class Worker {
@@ -75,7 +75,7 @@ struct ExtraSchedule {
     std::string key; ///< distinguishes two schedules of the same job
 };
 std::vector<JobRecord> enqueue_due_ticks(const JobRegistry& registry, JobQueue& queue,
-                                         const std::vector<ExtraSchedule>& extra,
-                                         std::int64_t now, std::int64_t window = 60);
+                                         const std::vector<ExtraSchedule>& extra, std::int64_t now,
+                                         std::int64_t window = 60);
 
 } // namespace m::core

@@ -18,10 +18,10 @@ extern "C" {
 /// Version of m the module was built from; the loader refuses a module of another version.
 const char* m_nats_module_version();
 
-/// Creates an unstarted NatsJobQueue for `url` (its ack wait `ack_wait_ms`: the jobs.lease setting; <= 0 = 30 s)
-/// into `*out` (owned by the caller, deleted with `delete`), keeping job status in `store`
-/// (which must outlive it). Returns 0 on success, otherwise 1 + the core::ErrorKind value, with
-/// a message in `message` (NUL-terminated, truncated to `message_size`).
+/// Creates an unstarted NatsJobQueue for `url` (its ack wait `ack_wait_ms`: the jobs.lease setting;
+/// <= 0 = 30 s) into `*out` (owned by the caller, deleted with `delete`), keeping job status in
+/// `store` (which must outlive it). Returns 0 on success, otherwise 1 + the core::ErrorKind value,
+/// with a message in `message` (NUL-terminated, truncated to `message_size`).
 int m_nats_create_job_queue(const char* url, long long ack_wait_ms, m::core::JobStore* store,
                             m::core::JobQueue** out, char* message, std::size_t message_size);
 

@@ -27,7 +27,6 @@ struct NatsJobQueueOptions {
     std::chrono::milliseconds ack_wait{30000};
     /// The connection's name as the server shows it.
     std::string client_name = "m job queue";
-
 };
 
 /// A JobQueue on NATS JetStream. Thread-safe: fetch() from one thread per queue, the other calls

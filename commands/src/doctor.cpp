@@ -77,8 +77,9 @@ void doctor(const GlobalOptions& options) {
                 return fmt::format("{} controller(s) registered", controllers.doctypes().size());
             });
         }
+        bool migrated = false;
         if (db_ok && have_meta) {
-            run("migrations", [&] {
+            migrated = run("migrations", [&] {
                 migrations::Migrator migrator(*db, meta, settings.project_root, apps);
                 auto plan = migrator.plan("all");
                 if (!plan.empty()) {
@@ -90,6 +91,25 @@ void doctor(const GlobalOptions& options) {
             });
         }
         if (db) db->stop();
+        if (migrated) {
+            // The queue, the broker and the cache as `m worker` and `m serve` would start them.
+            run("jobs and cache", [&] {
+                Runtime rt;
+                rt.settings = settings;
+                rt.database = rt.container.add(make_database(settings));
+                rt.container.start();
+                rt.start_services();
+                rt.queue->check();
+                if (rt.broker) rt.broker->check();
+                rt.cache->check();
+                auto waiting = rt.queue->recent(1000, core::JobState::pending).size();
+                auto failed = rt.queue->recent(1000, core::JobState::failed).size();
+                return fmt::format("job queue ({}) and cache ({}) answer; {}{} pending, {}{} "
+                                   "failed job(s)",
+                                   rt.queue->kind(), rt.cache->kind(), waiting,
+                                   waiting == 1000 ? "+" : "", failed, failed == 1000 ? "+" : "");
+            });
+        }
     }
     bool all_ok = std::all_of(checks.begin(), checks.end(), [](const Check& c) { return c.ok; });
     if (options.json) {

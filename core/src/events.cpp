@@ -46,6 +46,7 @@ Json DocEvent::to_wire() const {
     Json j = payload();
     j["topic"] = topic;
     j["rls"] = rls_value;
+    if (!source.empty()) j["source"] = source;
     return j;
 }
 
@@ -72,6 +73,9 @@ DocEvent DocEvent::from_wire(const Json& wire) {
     }
     e.docstatus = ds->get<long long>();
     if (auto rls = wire.find("rls"); rls != wire.end()) e.rls_value = *rls;
+    if (auto src = wire.find("source"); src != wire.end() && src->is_string()) {
+        e.source = src->get<std::string>();
+    }
     return e;
 }
 

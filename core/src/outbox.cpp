@@ -6,6 +6,9 @@
 
 #include <fmt/format.h>
 
+#include <map>
+#include <mutex>
+
 namespace m::core {
 
 namespace {
@@ -29,6 +32,21 @@ std::vector<OutboxEvent> events_of(const ResultSet& rs) {
 
 } // namespace
 
+std::string outbox_instance(Database& db) {
+    auto s = db.session();
+    auto rs = s->query("SELECT id FROM m_instance");
+    if (rs.empty()) {
+        s->execute(
+            fmt::format("INSERT INTO m_instance (id) VALUES ({}) ON CONFLICT (id) DO NOTHING",
+                        db.dialect().placeholder(1)),
+            {new_uuid()});
+        rs = s->query("SELECT id FROM m_instance ORDER BY id LIMIT 1");
+    }
+    std::string id = rs.empty() ? std::string() : rs.rows[0][0].value_or("");
+    if (id.empty()) throw Error(ErrorKind::internal, "m_instance has no id");
+    return id;
+}
+
 void record_event(Session& session, const SqlDialect& dialect, const DocEvent& event) {
     session.execute(
         fmt::format("INSERT INTO m_outbox (created_at, event) VALUES ({}, {})",
@@ -51,6 +69,8 @@ std::size_t relay_outbox(Database& db, EventBroker& broker, int batch) {
                          {static_cast<std::int64_t>(std::max(1, batch))});
     if (rows.empty()) return 0;
     auto events = events_of(rows);
+    const std::string source = outbox_instance(db);
+    for (auto& e : events) e.event.source = source;
     broker.publish(events); // throws when the broker is away: nothing is marked
     SqlParams params{now_ms()};
     std::string ids;
@@ -130,7 +150,11 @@ EventFeed::~EventFeed() {
 void EventFeed::start() {
     if (m_thread.joinable()) return;
     if (m_broker) {
-        m_broker->subscribe([this](const DocEvent& e) { m_bus.publish({e}); });
+        m_instance = outbox_instance(m_db);
+        // Events of other databases sharing the broker are not this project's.
+        m_broker->subscribe([this](const DocEvent& e) {
+            if (e.source.empty() || e.source == m_instance) m_bus.publish({e});
+        });
     }
     m_thread = std::thread([this] { loop(); });
 }

@@ -36,7 +36,9 @@ struct Running {
 struct State {
     std::mutex mutex;
     std::condition_variable wake;
-    std::deque<Lease> ready;
+    /// Fetched, waiting for a free slot (up to `concurrency` are fetched ahead, so a slot that
+    /// finishes finds the next job without a round trip to the broker), with their last beat.
+    std::deque<std::pair<Lease, Clock::time_point>> ready;
     std::map<int, std::shared_ptr<Running>> running; ///< by slot
     std::map<int, std::thread> threads;              ///< live slot threads by slot
     int next_slot = 0;
@@ -119,7 +121,7 @@ WorkerStats Worker::run(const std::atomic<bool>& stop) {
                 state->wake.wait(lock, [&] { return !state->ready.empty() || state->slots_exit; });
                 if (state->ready.empty()) return;
                 r = std::make_shared<Running>();
-                r->lease = std::move(state->ready.front());
+                r->lease = std::move(state->ready.front().first);
                 state->ready.pop_front();
                 r->slot = slot;
                 r->last_beat = Clock::now();
@@ -154,12 +156,13 @@ WorkerStats Worker::run(const std::atomic<bool>& stop) {
             int free = 0;
             {
                 std::unique_lock lock(state->mutex);
+                const int window = 2 * m_options.concurrency; // running + fetched ahead
                 state->wake.wait_for(lock, std::chrono::milliseconds(100), [&] {
                     return !state->fetching ||
-                           int(state->running.size() + state->ready.size()) < m_options.concurrency;
+                           int(state->running.size() + state->ready.size()) < window;
                 });
                 if (!state->fetching) return;
-                free = m_options.concurrency - int(state->running.size() + state->ready.size());
+                free = window - int(state->running.size() + state->ready.size());
             }
             if (free <= 0) continue;
             const std::string& queue = m_options.queues[next++ % m_options.queues.size()];
@@ -168,7 +171,8 @@ WorkerStats Worker::run(const std::atomic<bool>& stop) {
                 auto leases = m_queue.fetch(queue, free, wait);
                 if (leases.empty()) continue;
                 std::lock_guard lock(state->mutex);
-                for (auto& l : leases) state->ready.push_back(std::move(l));
+                auto now = Clock::now();
+                for (auto& l : leases) state->ready.emplace_back(std::move(l), now);
                 state->wake.notify_all();
             } catch (const std::exception& e) {
                 if (Clock::now() - last_complaint > std::chrono::seconds(30)) {
@@ -236,6 +240,12 @@ WorkerStats Worker::run(const std::atomic<bool>& stop) {
                 } else if (now - r->last_beat >= m_options.lease / 3) {
                     r->last_beat = now;
                     beats.push_back(r->lease);
+                }
+            }
+            for (auto& [lease, last_beat] : state->ready) {
+                if (now - last_beat >= m_options.lease / 3) {
+                    last_beat = now;
+                    beats.push_back(lease);
                 }
             }
             for (const auto& r : expired) {

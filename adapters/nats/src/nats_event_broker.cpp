@@ -225,7 +225,7 @@ void NatsEventBroker::publish(const std::vector<core::OutboxEvent>& events) {
         std::string subject = std::string(k_stream) + "." + e.event.topic;
         std::string data = e.event.to_wire().dump();
         std::string id = std::to_string(e.outbox_id);
-        std::string msg_id = "outbox-" + id;
+        std::string msg_id = "outbox-" + e.event.source + "-" + id;
         natsMsg* msg = nullptr;
         natsStatus s = natsMsg_Create(&msg, subject.c_str(), nullptr, data.data(),
                                       static_cast<int>(data.size()));

@@ -606,9 +606,9 @@ void NatsJobQueue::succeed(core::Lease& lease, const Json& result) {
     lease.job = r;
     std::shared_lock lock(m_impl->life);
     if (!m_impl->started) return;
-    jsErrCode code = static_cast<jsErrCode>(0);
-    // A lost ack (broker restarting) is settled the same way on redelivery.
-    natsMsg_AckSync(d.msg, nullptr, &code);
+    // Not AckSync: waiting for the server's confirmation would cost a round trip per job, and a
+    // lost ack (broker restarting) is settled on redelivery by the SUCCESS check in fetch().
+    natsMsg_Ack(d.msg, nullptr);
 }
 
 void NatsJobQueue::fail(core::Lease& lease, const std::string& error, bool retry) {

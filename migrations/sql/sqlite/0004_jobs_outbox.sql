@@ -27,3 +27,10 @@ CREATE TABLE IF NOT EXISTS m_outbox (
     event text NOT NULL
 );
 CREATE INDEX IF NOT EXISTS ix_m_outbox_unpublished ON m_outbox (published_at, id);
+
+-- One random id per database: outbox message ids are <instance>-<row id>, so two projects (or a
+-- recreated database) sharing a NATS server never collide in its duplicate window, and `m serve`
+-- ignores events of other databases.
+CREATE TABLE IF NOT EXISTS m_instance (
+    id varchar(64) PRIMARY KEY
+);

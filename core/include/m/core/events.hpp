@@ -28,8 +28,9 @@ struct DocEvent {
     std::string name;
     long long docstatus = 0;
     std::string modified;
-    std::string user; ///< who made the change
-    Json rls_value;   ///< the document's rls_field value (for filtering; not in the payload)
+    std::string user;   ///< who made the change
+    Json rls_value;     ///< the document's rls_field value (for filtering; not in the payload)
+    std::string source; ///< the database's instance id (outbox_instance), empty when unknown
 
     /// {"doctype","id","name","docstatus","modified","user"} as clients receive it.
     Json payload() const;
@@ -44,11 +45,11 @@ struct DocEvent {
     static DocEvent from_wire(const Json& wire);
 };
 
-/// An event as written to the transactional outbox (table m_outbox): its row id makes relaying
-/// idempotent (the broker deduplicates on it).
+/// An event as written to the transactional outbox (table m_outbox): its database's instance id
+/// and row id make relaying idempotent (the broker deduplicates on "<source>-<outbox_id>").
 struct OutboxEvent {
     std::int64_t outbox_id = 0;
-    DocEvent event;
+    DocEvent event; ///< event.source is set by the relay
 };
 
 /// A message broker that carries events between processes (NATS JetStream stream `events`,

@@ -32,6 +32,9 @@ class SqlDialect;
 /// Writes the event in the session's transaction.
 void record_event(Session& session, const SqlDialect& dialect, const DocEvent& event);
 
+/// The random id of this database (table m_instance), made on first use.
+std::string outbox_instance(Database& db);
+
 /// Publishes up to `batch` unpublished outbox rows to `broker` and marks them; returns how many.
 /// Safe to run in several processes at once (rows are claimed; PostgreSQL skips locked rows).
 std::size_t relay_outbox(Database& db, EventBroker& broker, int batch = 500);
@@ -80,6 +83,7 @@ private:
     void loop();
 
     Database& m_db;
+    std::string m_instance; ///< set before the broker subscription starts
     EventBus& m_bus;
     EventBroker* m_broker;
     std::chrono::milliseconds m_poll;

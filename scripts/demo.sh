@@ -38,10 +38,17 @@ if ! "$m" doc get User admin@demo.test > /dev/null 2>&1; then
   printf 'demo-admin-pass' | "$m" user create admin@demo.test --role Admin --role "Sales User" \
     --role "Sales Manager" --full-name "Demo Admin" --password-stdin
 fi
+echo "== m job recent (Invoice.after_save enqueued billing.send_invoice; the worker below runs it)"
+"$m" job recent --limit 3
 port="${PORT:-8000}"
 echo
-echo "The demo project is in build/demo. m serve starts now on http://127.0.0.1:$port"
+echo "The demo project is in build/demo. m worker (jobs, cron) and m serve start now on http://127.0.0.1:$port"
 echo "  log in:  curl -s localhost:$port/api/v1/auth/login -d '{\"email\":\"admin@demo.test\",\"password\":\"demo-admin-pass\"}'"
 echo "  API:     curl -H \"Authorization: Bearer \$TOKEN\" localhost:$port/api/v1/Customer"
 echo "  OpenAPI: curl localhost:$port/schema;  Desk: http://127.0.0.1:$port/desk/  (Ctrl-C stops)"
-exec "$m" serve --port "$port"
+echo "  jobs:    m --project build/demo job status <id>   (m job recent lists them)"
+# The worker runs beside the server and stops with it (SIGTERM: running jobs finish first).
+"$m" worker --scheduler &
+worker=$!
+trap 'kill -TERM "$worker" 2>/dev/null; wait "$worker" 2>/dev/null || true' EXIT
+"$m" serve --port "$port"

@@ -6,8 +6,10 @@
 #include "m/adapters/sqlite/sqlite_database.hpp"
 #include "m/commands/app_modules.hpp"
 #include "m/commands/command.hpp"
+#include "m/core/core_app.hpp"
 #include "m/core/doctype_loader.hpp"
 #include "m/core/error.hpp"
+#include "m/core/worker.hpp"
 
 #include <fmt/format.h>
 

@@ -49,6 +49,17 @@ constexpr const char* k_definitions[] = {
           {"name": "expires", "type": "datetime", "label": "Expires", "required": true},
           {"name": "revoked", "type": "check", "label": "Revoked", "default": false},
           {"name": "client", "type": "data", "label": "Client address"}]})j",
+    R"j({"name": "Scheduled Job", "module": "Core", "naming_rule": "field:title",
+        "title_field": "title",
+        "fields": [
+          {"name": "title", "type": "data", "label": "Title", "required": true,
+           "in_list_view": true},
+          {"name": "job", "type": "data", "label": "Job", "required": true, "in_list_view": true},
+          {"name": "schedule", "type": "data", "label": "Cron schedule", "required": true,
+           "in_list_view": true},
+          {"name": "kwargs", "type": "json", "label": "Arguments"},
+          {"name": "enabled", "type": "check", "label": "Enabled", "default": true,
+           "in_list_view": true}]})j",
 };
 
 } // namespace

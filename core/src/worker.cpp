@@ -1,5 +1,6 @@
 #include "m/core/worker.hpp"
 
+#include "m/core/controller.hpp"
 #include "m/core/cron.hpp"
 #include "m/core/database.hpp"
 #include "m/core/error.hpp"
@@ -190,10 +191,16 @@ WorkerStats Worker::run(const std::atomic<bool>& stop) {
     std::vector<std::thread> helpers;
     if (m_options.scheduler) {
         helpers.emplace_back([this, &helpers_stop, log] {
+            std::vector<ExtraSchedule> rows;
+            auto rows_read = Clock::time_point{};
             while (!helpers_stop) {
                 try {
+                    if (Clock::now() - rows_read > std::chrono::seconds(10)) {
+                        rows = scheduled_job_rows(m_db); // edits apply within 10 s
+                        rows_read = Clock::now();
+                    }
                     std::int64_t now = now_ms() / 1000;
-                    for (const auto& job : enqueue_due_ticks(m_registry, m_queue, {}, now)) {
+                    for (const auto& job : enqueue_due_ticks(m_registry, m_queue, rows, now)) {
                         log(fmt::format("scheduled {} {}", job.name, job.id));
                     }
                 } catch (const std::exception& e) {
@@ -333,6 +340,69 @@ WorkerStats Worker::run(const std::atomic<bool>& stop) {
     return stats;
 }
 
+std::vector<ExtraSchedule> scheduled_job_rows(Database& db) {
+    std::vector<ExtraSchedule> out;
+    auto s = db.session();
+    ResultSet rs;
+    try {
+        rs = s->query(fmt::format("SELECT name, job, schedule, kwargs FROM scheduled_job WHERE "
+                                  "enabled = {}",
+                                  db.dialect().placeholder(1)),
+                      {true});
+    } catch (const Error&) {
+        return out; // not migrated yet
+    }
+    for (const auto& row : rs.rows) {
+        ExtraSchedule e;
+        e.key = row[0].value_or("");
+        e.job = row[1].value_or("");
+        e.cron = row[2].value_or("");
+        Json kwargs = Json::parse(row[3].value_or("{}"), nullptr, false);
+        e.kwargs = kwargs.is_object() ? kwargs : Json::object();
+        out.push_back(std::move(e));
+    }
+    return out;
+}
+
+namespace {
+
+class ScheduledJobController final : public Controller {
+public:
+    explicit ScheduledJobController(const JobRegistry& registry) : m_registry(registry) {}
+
+    void validate(Json& doc, HookContext&) override {
+        std::vector<std::string> errors;
+        const std::string job = doc.value("job", std::string());
+        if (!m_registry.find(job)) {
+            std::string names;
+            for (const auto& [n, _] : m_registry.all()) names += (names.empty() ? "" : ", ") + n;
+            errors.push_back(fmt::format("job: unknown job '{}' (registered: {})", job, names));
+        }
+        try {
+            (void)CronSchedule::parse(doc.value("schedule", std::string()));
+        } catch (const Error& e) {
+            errors.push_back(std::string("schedule: ") + e.what());
+        }
+        if (doc.contains("kwargs") && !doc["kwargs"].is_null() && !doc["kwargs"].is_object()) {
+            errors.push_back("kwargs: must be a JSON object");
+        }
+        if (!errors.empty()) {
+            std::string message;
+            for (const auto& e : errors) message += (message.empty() ? "" : "; ") + e;
+            throw Error(ErrorKind::validation, message);
+        }
+    }
+
+private:
+    const JobRegistry& m_registry;
+};
+
+} // namespace
+
+std::unique_ptr<Controller> make_scheduled_job_controller(const JobRegistry& registry) {
+    return std::make_unique<ScheduledJobController>(registry);
+}
+
 std::vector<JobRecord> enqueue_due_ticks(const JobRegistry& registry, JobQueue& queue,
                                          const std::vector<ExtraSchedule>& extra, std::int64_t now,
                                          std::int64_t window) {
@@ -341,8 +411,12 @@ std::vector<JobRecord> enqueue_due_ticks(const JobRegistry& registry, JobQueue& 
                    const std::string& key) {
         auto tick = CronSchedule::parse(cron).latest_at_or_before(now);
         if (!tick || now - *tick >= window) return;
+        std::string safe = key; // a row name may hold spaces; job ids may not
+        for (char& c : safe) {
+            if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
+        }
         std::string id = key.empty() ? fmt::format("cron.{}.{}", def.name, *tick)
-                                     : fmt::format("cron.{}.{}.{}", def.name, key, *tick);
+                                     : fmt::format("cron.{}.{}.{}", def.name, safe, *tick);
         bool created = false;
         JobRecord r = queue.enqueue(def, kwargs, EnqueueOptions{id, 0, &created});
         if (created) out.push_back(std::move(r));

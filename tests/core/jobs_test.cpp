@@ -5,6 +5,7 @@
 #include "support.hpp"
 
 #include "m/core/controller.hpp"
+#include "m/core/core_app.hpp"
 #include "m/core/doctype_loader.hpp"
 #include "m/core/document_service.hpp"
 #include "m/core/error.hpp"
@@ -380,4 +381,57 @@ TEST_CASE("core.noop returns its kwargs and core.process_outbox prunes", "[jobs]
     auto r = queue->status(house)->result;
     CHECK(r["relayed"] == 0);
     CHECK(r.contains("pruned_events"));
+}
+
+TEST_CASE("Scheduled Job rows are checked on save and scheduled like registrations", "[jobs]") {
+    Fixture f("sqlite");
+    for (auto& dt : m::core::core_doctypes()) f.meta.add(std::move(dt));
+    f.meta.check_references();
+    m::migrations::Migrator migrator(*f.t.db, f.meta, f.dir.path(), {});
+    migrator.apply(migrator.plan(), false);
+    f.controllers.add("Scheduled Job", m::core::make_scheduled_job_controller(f.jobs));
+    m::core::DocumentService docs(f.meta, *f.t.db, &f.controllers);
+    auto s = f.t.db->session();
+    {
+        m::core::UnitOfWork uow(*s);
+        try {
+            docs.insert(*s, "Scheduled Job",
+                        Json{{"title", "bad"}, {"job", "nope.job"}, {"schedule", "61 * * * *"}},
+                        "Administrator");
+            FAIL("a bad Scheduled Job was saved");
+        } catch (const m::core::Error& e) {
+            CHECK(e.kind() == m::core::ErrorKind::validation);
+            std::string text = e.what();
+            CHECK(text.find("unknown job 'nope.job'") != std::string::npos);
+            CHECK(text.find("minute 61 is out of range") != std::string::npos);
+        }
+    }
+    {
+        m::core::UnitOfWork uow(*s);
+        docs.insert(*s, "Scheduled Job",
+                    Json{{"title", "hourly ping"},
+                         {"job", "core.noop"},
+                         {"schedule", "0 * * * *"},
+                         {"kwargs", Json{{"from", "row"}}}},
+                    "Administrator");
+        docs.insert(*s, "Scheduled Job",
+                    Json{{"title", "switched off"},
+                         {"job", "core.noop"},
+                         {"schedule", "0 * * * *"},
+                         {"enabled", false}},
+                    "Administrator");
+        uow.commit();
+    }
+    auto rows = m::core::scheduled_job_rows(*f.t.db);
+    REQUIRE(rows.size() == 1);
+    CHECK(rows[0].key == "hourly ping");
+    auto queue = f.queue();
+    m::core::JobRegistry only_noop;
+    only_noop.add(job("core.noop", [](const Json& k, m::core::JobContext&) { return k; }));
+    const std::int64_t four = 1795752000; // 2026-11-27 04:00:00 UTC
+    auto made = m::core::enqueue_due_ticks(only_noop, *queue, rows, four + 2);
+    REQUIRE(made.size() == 1);
+    CHECK(made[0].id == "cron.core.noop.hourly_ping." + std::to_string(four));
+    CHECK(made[0].kwargs == Json{{"from", "row"}});
+    CHECK(m::core::enqueue_due_ticks(only_noop, *queue, rows, four + 40).empty());
 }

@@ -1,6 +1,7 @@
 // The built-in app `core` (SPEC §2): the DocTypes every project has -- User, Role, Has Role,
-// ApiKey and Auth Session. They are compiled into m and load before every other app, so a fresh
-// project can `m user create` and log in with no app of its own.
+// ApiKey, Auth Session and Scheduled Job (cron schedules of jobs kept as documents). They are
+// compiled into m and load before every other app, so a fresh project can `m user create` and log
+// in with no app of its own.
 #pragma once
 
 #include "m/core/doctype.hpp"
@@ -18,6 +19,7 @@ inline constexpr std::string_view k_user_doctype = "User";
 inline constexpr std::string_view k_role_doctype = "Role";
 inline constexpr std::string_view k_api_key_doctype = "ApiKey";
 inline constexpr std::string_view k_session_doctype = "Auth Session";
+inline constexpr std::string_view k_scheduled_job_doctype = "Scheduled Job";
 
 /// Roles that may do everything (SPEC §4), and the role that stands for everyone.
 inline constexpr std::string_view k_role_admin = "Admin";

@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -74,6 +75,15 @@ struct ExtraSchedule {
     Json kwargs = Json::object();
     std::string key; ///< distinguishes two schedules of the same job
 };
+/// The enabled rows of the built-in DocType "Scheduled Job" as schedules (key = the row's name).
+/// Empty when the table does not exist yet.
+std::vector<ExtraSchedule> scheduled_job_rows(Database& db);
+
+class Controller;
+/// The controller of "Scheduled Job": the job must be registered, the schedule a valid cron
+/// expression, the kwargs an object.
+std::unique_ptr<Controller> make_scheduled_job_controller(const JobRegistry& registry);
+
 std::vector<JobRecord> enqueue_due_ticks(const JobRegistry& registry, JobQueue& queue,
                                          const std::vector<ExtraSchedule>& extra, std::int64_t now,
                                          std::int64_t window = 60);

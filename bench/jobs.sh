@@ -51,7 +51,7 @@ events() { # label, extra env for m serve
   (cd "$proj" && unset NATS_URL REDIS_URL && "$m" build >/dev/null && "$m" migrate >/dev/null &&
     printf 'bench-password-1' | "$m" user create bench@test --role Admin --password-stdin >/dev/null 2>&1)
   log="$proj/serve.log"
-  (cd "$proj" && env -u NATS_URL -u REDIS_URL "$@" M_LOG_LEVEL=warn "$m" serve --port 0 > /dev/null 2> "$log") &
+  (cd "$proj" && exec env -u NATS_URL -u REDIS_URL "$@" M_LOG_LEVEL=warn "$m" serve --port 0 > /dev/null 2> "$log") &
   bench_pids+=($!)
   for _ in $(seq 100); do
     port=$(sed -n 's/.*listening on http:\/\/[^ ]*:\([0-9]*\).*/\1/p' "$log" | head -n 1)

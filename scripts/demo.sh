@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's first command: installs, builds, creates the demo project (build/demo, from
-# examples/demo) and runs it. Until `m serve` exists, it walks through the CLI flow instead.
+# examples/demo), walks through the CLI flow and runs `m worker` beside `m serve`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,9 +8,10 @@ scripts/setup.sh
 scripts/build.sh Release
 m="$PWD/build/release/cli/m"
 
-if [ ! -d build/demo ]; then
-  cp -r examples/demo build/demo
-fi
+# The project's files come from examples/demo every time (so a checkout's newer app code is
+# used); its data (.m/) and secret (.env) are kept.
+mkdir -p build/demo
+cp -r examples/demo/. build/demo/
 cd build/demo
 [ -f .env ] || printf 'M_SECRET_KEY=%s\n' "$(head -c 32 /dev/urandom | base64 | tr -d '/+=')" > .env
 

@@ -327,3 +327,28 @@ TEST_CASE("with Redis away the worker keeps running and status reports it clearl
     CHECK(p.wait_for(next, "SUCCESS").at("status") == "SUCCESS");
     CHECK(w.stop() == 0); // it never died
 }
+
+TEST_CASE("m doctor checks the job queue and the cache the settings name", "[worker]") {
+    Project project("sqlite");
+    REQUIRE_EXIT(project.m({"migrate"}), 0);
+    auto find = [](const json& report, const std::string& name) {
+        for (const auto& c : report.at("checks")) {
+            if (c.at("check") == name) return c;
+        }
+        FAIL("no check named " << name << " in " << report.dump());
+        return json();
+    };
+    auto ok = project.m({"doctor", "--json"});
+    REQUIRE_EXIT(ok, 0);
+    auto jobs = find(parse_json(ok.out), "jobs and cache");
+    CHECK(jobs.at("ok") == true);
+    CHECK(
+        contains(jobs.at("detail").get<std::string>(), "job queue (database) and cache (memory)"));
+
+    // A NATS server that is not there: the check fails and says which one.
+    auto dead = project.m({"doctor", "--json"}, "", {{"NATS_URL", "nats://127.0.0.1:1"}});
+    CHECK(dead.exit_code == 1);
+    auto failed = find(parse_json(dead.out), "jobs and cache");
+    CHECK(failed.at("ok") == false);
+    CHECK(contains(failed.at("detail").get<std::string>(), "NATS at nats://127.0.0.1:1"));
+}

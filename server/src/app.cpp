@@ -56,6 +56,7 @@ const std::vector<RouteInfo>& route_table() {
         {"DELETE", "/api/v1/{doctype}/{id}", "delete"},
         {"POST", "/api/v1/{doctype}/{id}/submit", "submit (docstatus 0 -> 1)"},
         {"POST", "/api/v1/{doctype}/{id}/cancel", "cancel (docstatus 1 -> 2)"},
+        {"GET", "/api/v1/{doctype}/{id}/versions", "version history (track_changes DocTypes)"},
     };
     return routes;
 }
@@ -527,6 +528,9 @@ struct ServerApp::Impl {
         svr.Delete(R"(/api/v1/([^/]+)/([^/]+))",
                    route("/api/v1/{doctype}/{id}",
                          [this](const auto& req, auto& res) { remove(req, res); }));
+        svr.Get(R"(/api/v1/([^/]+)/([^/]+)/versions)",
+                route("/api/v1/{doctype}/{id}/versions",
+                      [this](const auto& req, auto& res) { versions(req, res); }));
         svr.Post(R"(/api/v1/([^/]+)/([^/]+)/(submit|cancel))",
                  route("/api/v1/{doctype}/{id}/{action}",
                        [this](const auto& req, auto& res) { transition(req, res); }));
@@ -743,6 +747,19 @@ struct ServerApp::Impl {
         Json doc = docs.get(*session, dt.name, req.matches[2].str());
         check_rls(dt, who, doc, req.matches[2].str());
         send_json(res, 200, doc);
+    }
+
+    /// The version history of a document (oldest first), under the document's own read rules.
+    void versions(const httplib::Request& req, httplib::Response& res) {
+        const core::DocType& dt = doctype(req.matches[1].str());
+        Principal who = authenticate(req);
+        core::require(dt, who, "read");
+        auto session = db.session();
+        const std::string key = req.matches[2].str();
+        check_rls(dt, who, docs.get(*session, dt.name, key), key);
+        Json items = Json::array();
+        for (auto& v : docs.versions(*session, dt.name, key)) items.push_back(std::move(v));
+        send_json(res, 200, Json{{"items", items}});
     }
 
     void create(const httplib::Request& req, httplib::Response& res) {

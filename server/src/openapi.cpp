@@ -439,6 +439,30 @@ void Builder::add_doctype_paths(const DocType& dt) {
         }
     }
 
+    if (dt.track_changes) {
+        json op = operation(dt, "versions_" + key, "Version history of a " + dt.name, "read");
+        json version = {
+            {"type", "object"},
+            {"properties",
+             {{"creation", {{"type", "string"}, {"format", "date-time"}}},
+              {"owner", {{"type", {"string", "null"}}}},
+              {"data",
+               {{"type", "object"},
+                {"description", "`changed` [[field, old, new]], `added`/`removed` [[table, row]], "
+                                "`row_changed` [[table, idx, [[field, old, new]]]]"}}}}}};
+        op["responses"] = {
+            {"200",
+             {{"description", "The document's versions, oldest first."},
+              {"content",
+               json_content(
+                   {{"type", "object"},
+                    {"required", {"items"}},
+                    {"properties", {{"items", {{"type", "array"}, {"items", version}}}}}})}}}};
+        add_errors(op["responses"], {"401", "403", "404", "500", "503"});
+        m_paths[base + "/{id}/versions"] = {
+            {"x-m-doctype", dt.name}, {"parameters", {id_param}}, {"get", op}};
+    }
+
     if (auto it = m_methods.find(dt.name); it != m_methods.end()) {
         std::set<std::string> seen;
         for (const auto& method : it->second) {

@@ -444,6 +444,20 @@ TEST_CASE("serve: submit, cancel and a frozen submitted document", "[api]") {
             CHECK(stored["customer"] == "Acme");
             CHECK(stored["remark"] == "paid late");
             CHECK(stored["items"].size() == 2);
+
+            // The version history the Desk shows, under the same read rules as the document.
+            json versions = body_of(c.Get((path + "/versions").c_str(), bearer(t)));
+            REQUIRE(versions["items"].is_array());
+            REQUIRE(versions["items"].size() >= 2);
+            bool remark_changed = false;
+            for (const auto& version : versions["items"]) {
+                for (const auto& change : version["data"]["changed"]) {
+                    if (change[0] == "remark" && change[2] == "paid late") remark_changed = true;
+                }
+            }
+            CHECK(remark_changed);
+            REQUIRE_STATUS(c.Get((path + "/versions").c_str()), 401);
+            REQUIRE_STATUS(c.Get("/api/v1/Order/ORD-99999/versions", bearer(t)), 404);
         }
     }
 }

@@ -40,7 +40,7 @@ inline void add_server_app(const Project& p) {
     doctype("order_item", json::parse(R"({"name": "Order Item", "is_child_table": true,
       "fields": [{"name": "item", "type": "data", "required": true},
                  {"name": "qty", "type": "int", "min": 1}]})"));
-    doctype("order", json::parse(R"({"name": "Order", "is_submittable": true,
+    doctype("order", json::parse(R"({"name": "Order", "is_submittable": true, "track_changes": true,
       "naming_rule": "series:ORD-.#####",
       "fields": [{"name": "customer", "type": "link", "options": "Customer", "required": true},
                  {"name": "items", "type": "table", "options": "Order Item"},

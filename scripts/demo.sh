@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 scripts/setup.sh
 scripts/build.sh Release
+scripts/desk.sh
 m="$PWD/build/release/cli/m"
 
 # The project's files come from examples/demo every time (so a checkout's newer app code is
@@ -16,7 +17,7 @@ cd build/demo
 [ -f .env ] || printf 'M_SECRET_KEY=%s\n' "$(head -c 32 /dev/urandom | base64 | tr -d '/+=')" > .env
 
 echo "== m info"; "$m" info
-echo "== m build (compiles apps/billing's Invoice controller)"; "$m" build
+echo "== m build (compiles apps/billing's C++, builds the Desk with its plugin)"; "$m" build
 echo "== m migrate"; "$m" migrate
 if [ "$("$m" --json doc list Customer --limit 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')" = "0" ]; then
   echo "== m doc insert (sample data)"

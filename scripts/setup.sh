@@ -8,10 +8,13 @@ packages=(
   libfmt-dev libsodium-dev libssl-dev catch2
   libcpp-httplib-dev libspdlog-dev postgresql postgresql-contrib wrk curl
   libnats-dev nats-server libhiredis-dev redis-server redis-tools
+  chromium chromium-driver
 )
 
+# Chromium: the Desk's end-to-end tests drive Debian's browser (never a downloaded one).
 # Node.js (the Desk, the OpenAPI validator of the tests): Debian's packages only when the machine
 # has no node of its own (a nodesource build brings its own npm and conflicts with Debian's).
+# The Desk's Vite 8 needs Node 20.19 or newer; Debian 12's own nodejs is 18, too old for it.
 command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
 
 missing=()

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# The test command (README, .ci/run): installs what is needed, builds with warnings as errors,
-# checks formatting, starts a throwaway PostgreSQL on a free loopback port, runs every test
-# against SQLite and PostgreSQL, stops the server. Exit code non-zero on any failure.
+# The test command (README, .ci/run): installs what is needed, builds m and the Desk with warnings
+# as errors, checks formatting, starts a throwaway PostgreSQL on a free loopback port, runs every
+# test against SQLite and PostgreSQL (and the Desk's Vitest and Chromium tests), stops the server.
+# Exit code non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh
 tests/server/openapi/setup.sh # the OpenAPI 3.1 validator of the server tests (npm ci)
+scripts/desk.sh # the Desk: npm ci + vite build (its unit and browser tests run in ctest)
 scripts/check-format.sh # fails fast, before the long build
 cmake -S . -B build/test -DCMAKE_BUILD_TYPE=Debug -DM_WERROR=ON >/dev/null
 cmake --build build/test -j2

@@ -100,7 +100,70 @@ level = "info"
     }
 }
 
-void new_app(const std::string& name, const GlobalOptions& options) {
+/// "sales_report" → {"SalesReport", "Sales Report"}: the page component's and the menu's names.
+std::pair<std::string, std::string> display_names(const std::string& app) {
+    std::string pascal;
+    std::string label;
+    bool start = true;
+    for (char c : app) {
+        if (c == '_') {
+            start = true;
+            continue;
+        }
+        if (start && !label.empty()) label += ' ';
+        char up = start ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : c;
+        pascal += up;
+        label += up;
+        start = false;
+    }
+    return {pascal, label};
+}
+
+/// apps/<app>/frontend: a Desk plugin (SPEC §9) contributing a sidebar entry and a page.
+void write_frontend(const fs::path& dir, const std::string& app) {
+    auto [pascal, label] = display_names(app);
+    Json package = Json::object();
+    package["name"] = "@" + app + "/desk";
+    package["private"] = true;
+    package["version"] = "0.1.0";
+    package["type"] = "module";
+    package["framework-m"] =
+        Json{{"type", "frontend-module"}, {"plugin", "./src/plugin.config.ts"}};
+    write_file(dir / "package.json", package.dump(2) + "\n");
+    write_file(
+        dir / "src" / "plugin.config.ts",
+        fmt::format(
+            R"(// The {0} app's Desk plugin. `m build` finds it (package.json's "framework-m" key) and
+// builds it into the Desk; react, antd, @refinedev/core and @framework-m/sdk come from the Desk.
+import {{ definePlugin }} from "@framework-m/sdk";
+import {{ {1}Page }} from "./{1}Page";
+
+export default definePlugin({{
+  name: "@{0}/desk",
+  app_id: "{0}",
+  menus: [{{ key: "{0}-home", label: "{2}", path: "/{0}", icon: "appstore" }}],
+  routes: [{{ path: "/{0}", component: {1}Page }}],
+}});
+)",
+            app, pascal, label));
+    write_file(dir / "src" / (pascal + "Page.tsx"),
+               fmt::format(R"(import {{ Card, Typography }} from "antd";
+
+// The page behind the sidebar entry "{2}". Edit it, then run `m build`.
+export function {1}Page() {{
+  return (
+    <Card title="{2}" data-testid="{0}-page">
+      <Typography.Paragraph>
+        This page comes from apps/{0}/frontend/src/{1}Page.tsx.
+      </Typography.Paragraph>
+    </Card>
+  );
+}}
+)",
+                           app, pascal, label));
+}
+
+void new_app(const std::string& name, bool with_frontend, const GlobalOptions& options) {
     if (!core::is_valid_app_name(name)) {
         throw Error(ErrorKind::validation,
                     fmt::format("'{}' is not a valid app name: use lowercase letters, digits and "
@@ -122,11 +185,16 @@ void new_app(const std::string& name, const GlobalOptions& options) {
     std::error_code ec;
     fs::create_directories(dir / "doctypes", ec);
     fs::create_directories(dir / "migrations", ec);
+    if (with_frontend) write_frontend(dir / "frontend", name);
     if (options.json) {
-        print_json(Json{{"app", name}, {"path", dir.string()}});
+        print_json(Json{{"app", name}, {"path", dir.string()}, {"frontend", with_frontend}});
         return;
     }
     fmt::print("Created app {} in {}\n", name, dir.string());
+    if (with_frontend) {
+        fmt::print("Its Desk plugin is in {}; `m build` builds it into the Desk.\n",
+                   (dir / "frontend").string());
+    }
     if (settings.apps_explicit) {
         fmt::print("Add \"{}\" to [apps] installed in {} to load it.\n", name,
                    settings.config_file.filename().string());
@@ -278,7 +346,11 @@ void add_new(CLI::App& cmd, const GlobalOptions& options, Needs) {
     auto* app = cmd.add_subcommand("app", "Create an app under apps/");
     auto app_name = std::make_shared<std::string>();
     app->add_option("NAME", *app_name, "App name (lowercase, e.g. billing)")->required();
-    app->callback([&options, app_name] { new_app(*app_name, options); });
+    auto with_frontend = std::make_shared<bool>(false);
+    app->add_flag("--with-frontend", *with_frontend,
+                  "Also scaffold a Desk plugin (frontend/) with a sidebar entry and a page");
+    app->callback(
+        [&options, app_name, with_frontend] { new_app(*app_name, *with_frontend, options); });
 
     auto* doctype = cmd.add_subcommand("doctype", "Create a DocType in an app");
     auto o = std::make_shared<DoctypeOptions>();

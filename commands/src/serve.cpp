@@ -4,6 +4,7 @@
 // the options and hands over. SIGINT/SIGTERM stop the server gracefully: in-flight requests
 // finish, streams and idle connections close, then services stop in reverse order.
 #include "m/commands/command.hpp"
+#include "m/commands/desk.hpp"
 #include "m/core/error.hpp"
 #include "m/migrations/migrator.hpp"
 #include "m/server/module.hpp"
@@ -32,24 +33,6 @@ struct ServeFlags {
     int port = -1;
     int threads = 0;
 };
-
-/// The built Desk: the setting, else next to an installed m (share/m/desk), else the source
-/// tree's desk/dist (a build tree). Empty when there is none.
-fs::path find_desk(const core::Settings& settings) {
-    if (!settings.desk_dir.empty()) {
-        fs::path p = settings.desk_dir;
-        return p.is_relative() ? settings.project_root / p : p;
-    }
-    std::error_code ec;
-    fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-    std::vector<fs::path> candidates;
-    if (!ec) candidates.push_back(exe.parent_path().parent_path() / "share" / "m" / "desk");
-    candidates.push_back(fs::path(M_SOURCE_DIR) / "desk" / "dist");
-    for (const auto& c : candidates) {
-        if (fs::is_regular_file(c / "index.html", ec)) return c;
-    }
-    return {};
-}
 
 void serve(const GlobalOptions& options, Needs needs, const ServeFlags& flags) {
     // Blocked before any thread starts (the pool, the server's workers), so that only the

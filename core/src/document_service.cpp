@@ -381,9 +381,11 @@ void DocumentService::check_unique(Session& session, const DocType& dt, const Js
         auto it = doc.find(f.name);
         if (it == doc.end() || is_empty_value(*it)) continue;
         if (m_repo.exists(session, dt, f.name, *it, self_id)) {
+            // details.field lets a form put the message on the field (the Desk does).
             throw Error(ErrorKind::conflict,
                         fmt::format("DocType '{}': field '{}': value {} already exists", dt.name,
-                                    f.name, it->dump()));
+                                    f.name, it->dump()),
+                        nlohmann::json{{"field", f.name}});
         }
     }
 }
@@ -511,9 +513,15 @@ Json DocumentService::insert(Session& session, const std::string& doctype, const
     }
     doc["name"] = name;
     if (m_repo.exists(session, dt, "name", Json(name))) {
+        // With naming by a field, the field is what the user must change.
+        Json details = nullptr;
+        if (dt.naming_rule.rfind("field:", 0) == 0) {
+            details = Json{{"field", dt.naming_rule.substr(6)}};
+        }
         throw Error(
             ErrorKind::conflict,
-            fmt::format("DocType '{}': a document named '{}' already exists", dt.name, name));
+            fmt::format("DocType '{}': a document named '{}' already exists", dt.name, name),
+            details);
     }
     // A generated UUID cannot collide; only an id given by the caller needs the round trip.
     if (id_given && m_repo.exists(session, dt, "id", Json(id))) {

@@ -202,7 +202,10 @@ TEST_CASE("serve: bad input gets a precise error and changes nothing", "[api]") 
             CHECK(body_of(wrong_type)["details"].dump().find("credit_limit") != std::string::npos);
             REQUIRE_STATUS(post(R"({"customer_name": "N", "credit_limit": -5})"), 400);
             REQUIRE_STATUS(post(R"({"customer_name": "S", "status": "Gone"})"), 400);
-            REQUIRE_STATUS(post(R"({"customer_name": "Keep"})"), 409);
+            auto duplicate = post(R"({"customer_name": "Keep"})");
+            REQUIRE_STATUS(duplicate, 409);
+            // Named by customer_name: the Desk shows the conflict on that field.
+            CHECK(body_of(duplicate)["details"]["field"] == "customer_name");
 
             REQUIRE_STATUS(c.Get("/api/v1/Nope", bearer(t)), 404);
             REQUIRE_STATUS(c.Get("/api/v1/Order%20Item", bearer(t)), 404); // child table

@@ -1,0 +1,17 @@
+import { Link } from "react-router";
+import { Result, Button } from "antd";
+
+export default function NotFound() {
+  return (
+    <Result
+      status="404"
+      title="Not found"
+      subTitle="There is no page at this address."
+      extra={
+        <Link to="/">
+          <Button type="primary">Home</Button>
+        </Link>
+      }
+    />
+  );
+}

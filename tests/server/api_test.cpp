@@ -715,6 +715,17 @@ TEST_CASE("serve: the Desk's files, client-side routes, no traversal; CORS close
     REQUIRE(js);
     CHECK(js->status == 200);
     CHECK(js->body == "console.log('desk')");
+    // Hashed assets may be kept by browsers for good; index.html is revalidated every time.
+    CHECK(js->get_header_value("Cache-Control").find("immutable") != std::string::npos);
+    CHECK(index->get_header_value("Cache-Control") == "no-cache");
+    // Browsers offer brotli too; they get gzip (httplib's brotli is its slowest quality).
+    auto gz = c.Get("/desk/assets/app.js", {{"Accept-Encoding", "gzip, deflate, br"}});
+    REQUIRE(gz);
+    CHECK(gz->get_header_value("Content-Encoding") == "gzip");
+    CHECK(gz->body == "console.log('desk')"); // decompressed by the client
+    auto br_only = c.Get("/health", {{"Accept-Encoding", "br"}});
+    REQUIRE(br_only);
+    CHECK(br_only->get_header_value("Content-Encoding").empty());
     auto route = c.Get("/desk/Customer/list");
     REQUIRE(route);
     CHECK(route->status == 200);

@@ -753,6 +753,35 @@ TEST_CASE("serve: the Desk's files, client-side routes, no traversal; CORS close
     CHECK(simple->get_header_value("Access-Control-Allow-Origin").empty());
 }
 
+TEST_CASE("serve: an installed m serves the Desk installed beside it, and a project's own first",
+          "[api]") {
+    Project p("sqlite");
+    add_server_app(p);
+    REQUIRE_EXIT(p.m({"migrate"}), 0);
+    // The layout of `cmake --install`: bin/m, lib/m/m-server.so, share/m/desk.
+    TempDir prefix;
+    fs::create_directories(prefix.path() / "bin");
+    fs::create_directories(prefix.path() / "lib/m");
+    const fs::path built = fs::path(M_BINARY).parent_path();
+    fs::copy_file(M_BINARY, prefix.path() / "bin/m");
+    fs::copy_file(built / "m-server.so", prefix.path() / "lib/m/m-server.so");
+    write_file(prefix.path() / "share/m/desk/index.html", "<title>installed Desk</title>");
+    const std::string installed = (prefix.path() / "bin/m").string();
+    {
+        Server server(p, {}, installed);
+        auto r = server.client().Get("/desk/");
+        REQUIRE(r);
+        CHECK(r->status == 200);
+        CHECK(r->body.find("installed Desk") != std::string::npos);
+    }
+    // A project whose apps have plugins has its own Desk (m build writes .m/desk).
+    write_file(p.root() / ".m/desk/index.html", "<title>the project's Desk</title>");
+    Server server(p, {}, installed);
+    auto r = server.client().Get("/desk/app/Customer");
+    REQUIRE(r);
+    CHECK(r->body.find("the project's Desk") != std::string::npos);
+}
+
 namespace {
 
 /// A raw TCP connection to 127.0.0.1:port, or -1.

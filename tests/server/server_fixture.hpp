@@ -53,7 +53,9 @@ inline void add_server_app(const Project& p) {
 class Server {
 public:
     /// Starts `m serve --port 0` in the project and waits for its "listening on" line.
-    Server(const Project& p, const std::map<std::string, std::string>& extra = {}) {
+    /// `binary`: another m than the build's (an installed copy).
+    Server(const Project& p, const std::map<std::string, std::string>& extra = {},
+           const std::string& binary = M_BINARY) {
         m_log = p.parent() / fmt_name("serve", ".log");
         std::map<std::string, std::string> env = p.env();
         env["M_SECRET_KEY"] = k_test_secret;
@@ -61,7 +63,7 @@ public:
         std::string cmd = "cd " + shell_quote(p.root().string()) +
                           " && exec env -u DATABASE_URL -u M_PROJECT -u INSTALLED_APPS";
         for (const auto& [k, v] : env) cmd += " " + shell_quote(k + "=" + v);
-        cmd += " " + shell_quote(M_BINARY) + " serve --port 0 --threads 4 2> " +
+        cmd += " " + shell_quote(binary) + " serve --port 0 --threads 4 2> " +
                shell_quote(m_log.string()) + " > /dev/null";
         m_pid = fork();
         REQUIRE(m_pid >= 0);

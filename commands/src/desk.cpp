@@ -76,8 +76,9 @@ std::vector<DeskPlugin> desk_plugins(const fs::path& root, const std::vector<std
         std::ifstream in(manifest);
         auto j = nlohmann::json::parse(in, nullptr, false);
         if (j.is_discarded() || !j.is_object()) {
-            throw Error(ErrorKind::validation,
-                        fmt::format("{}: not a JSON object", manifest.lexically_relative(root).string()));
+            throw Error(
+                ErrorKind::validation,
+                fmt::format("{}: not a JSON object", manifest.lexically_relative(root).string()));
         }
         if (!j.contains("framework-m")) continue;
         out.push_back(DeskPlugin{app, dir});
@@ -85,7 +86,9 @@ std::vector<DeskPlugin> desk_plugins(const fs::path& root, const std::vector<std
     return out;
 }
 
-fs::path project_desk_dir(const fs::path& root) { return root / ".m" / "desk"; }
+fs::path project_desk_dir(const fs::path& root) {
+    return root / ".m" / "desk";
+}
 
 fs::path find_desk(const core::Settings& settings) {
     if (!settings.desk_dir.empty()) {
@@ -93,7 +96,8 @@ fs::path find_desk(const core::Settings& settings) {
         return p.is_relative() ? settings.project_root / p : p;
     }
     std::vector<fs::path> candidates;
-    if (!settings.project_root.empty()) candidates.push_back(project_desk_dir(settings.project_root));
+    if (!settings.project_root.empty())
+        candidates.push_back(project_desk_dir(settings.project_root));
     if (fs::path exe = executable_dir(); !exe.empty()) {
         candidates.push_back(exe.parent_path() / "share" / "m" / "desk");
     }
@@ -147,8 +151,8 @@ void build_desk(const fs::path& root, const std::vector<DeskPlugin>& plugins,
     if (!fs::is_regular_file(src / "node_modules" / "vite" / "bin" / "vite.js", exists_ec)) {
         if (!quiet) fmt::print("desk             installing the Desk's npm packages (npm ci)...\n");
         std::fflush(stdout);
-        int rc = run_logged(fmt::format("cd {} && npm ci --no-audit --no-fund", shell_quote(src.string())),
-                            log);
+        int rc = run_logged(
+            fmt::format("cd {} && npm ci --no-audit --no-fund", shell_quote(src.string())), log);
         if (rc != 0) {
             throw Error(ErrorKind::unavailable,
                         fmt::format("cannot rebuild the Desk: npm ci in {} failed ({}; see {})",
@@ -163,7 +167,8 @@ void build_desk(const fs::path& root, const std::vector<DeskPlugin>& plugins,
     const fs::path out = work / ("desk.tmp." + pid);
     fs::remove_all(out, ec);
     if (!quiet) {
-        fmt::print("desk             building the Desk ({}, {} plugin(s))...\n", mode, plugins.size());
+        fmt::print("desk             building the Desk ({}, {} plugin(s))...\n", mode,
+                   plugins.size());
         std::fflush(stdout);
     }
     std::string cmd = fmt::format(

@@ -51,7 +51,7 @@ _m() {
         "m") opts="new migrate doc serve worker job user routes build config info doctor completions --help -h --version --project --config --verbose -v --quiet -q --json" ;;
         "m new") opts="project app doctype --help -h" ;;
         "m new project") opts="--help -h" ;;
-        "m new app") opts="--help -h" ;;
+        "m new app") opts="--help -h --with-frontend" ;;
         "m new doctype") opts="--help -h --app --field --submittable --child-table --no-controller --naming" ;;
         "m migrate") opts="sync run status history create rollback verify --help -h --plan --check --force" ;;
         "m migrate sync") opts="--help -h --plan --check --force" ;;
@@ -85,7 +85,7 @@ _m() {
         "m user set-password") opts="--help -h --password-stdin" ;;
         "m user apikey") opts="--help -h --label" ;;
         "m routes") opts="--help -h" ;;
-        "m build") opts="--help -h" ;;
+        "m build") opts="--help -h --desk --no-desk --desk-mode" ;;
         "m config") opts="show --help -h" ;;
         "m config show") opts="--help -h" ;;
         "m info") opts="--help -h" ;;

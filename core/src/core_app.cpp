@@ -50,7 +50,7 @@ constexpr const char* k_definitions[] = {
           {"name": "revoked", "type": "check", "label": "Revoked", "default": false},
           {"name": "client", "type": "data", "label": "Client address"}]})j",
     R"j({"name": "Scheduled Job", "module": "Core", "naming_rule": "field:title",
-        "title_field": "title",
+        "title_field": "title", "ui_meta": {"group": "Jobs", "icon": "clock"},
         "fields": [
           {"name": "title", "type": "data", "label": "Title", "required": true,
            "in_list_view": true},

@@ -370,7 +370,8 @@ struct ServerApp::Impl {
     /// Sends an event to every stream that may see it (runs under the bus's lock).
     void push(const core::DocEvent& e) {
         const core::DocType* dt = meta.find(e.doctype);
-        if (!dt) return;
+        // Internal DocTypes (Auth Session: every login and refresh) have no API, so no events.
+        if (!dt || !dt->api_resource) return;
         std::string frame =
             fmt::format("id: {}\nevent: {}\ndata: {}\n\n", e.id, e.topic, e.payload().dump());
         http.publish([&](void* raw) -> std::string {
@@ -954,7 +955,7 @@ struct ServerApp::Impl {
             } else {
                 for (const auto& e : *missed) {
                     const core::DocType* dt = meta.find(e.doctype);
-                    if (!dt || !core::allowed(*dt, who, "read") ||
+                    if (!dt || !dt->api_resource || !core::allowed(*dt, who, "read") ||
                         !core::rls_visible(*dt, who, e.rls_value) ||
                         (!state->doctypes.empty() && !state->doctypes.count(e.doctype))) {
                         continue;

@@ -478,6 +478,8 @@ TEST_CASE("serve: live updates are filtered per user and resume without gaps", "
             StreamReader alice_stream(sp.server->port(), alice);
             StreamReader bob_stream(sp.server->port(), bob);
             StreamReader carol_stream(sp.server->port(), carol);
+            StreamReader admin_stream(sp.server->port(), sp.token("admin@test"));
+            sp.token("bob@test"); // a login writes an Auth Session: internal, never streamed
 
             json note = create(c, alice, "Note", {{"title", "private"}});
             json cust = create(c, alice, "Customer", {{"customer_name", "Live"}});
@@ -490,6 +492,8 @@ TEST_CASE("serve: live updates are filtered per user and resume without gaps", "
             CHECK(bob_stream.text().find(note["id"].get<std::string>()) == std::string::npos);
             std::this_thread::sleep_for(std::chrono::milliseconds(200));
             CHECK(carol_stream.text().find("event: doc.") == std::string::npos);
+            REQUIRE(admin_stream.wait_for("\"name\":\"Live\""));
+            CHECK(admin_stream.text().find("Auth Session") == std::string::npos);
 
             // The id of the Note event, then resume from it: only what came after.
             auto at = a.find("id: ");

@@ -1,6 +1,6 @@
 // The Desk application: router (basename /desk), Refine with the Framework M providers, one
 // resource per DocType plus the plugins' resources, and the routes of desk/CONTRACT.md.
-import { lazy, Suspense, useMemo, type ReactNode } from "react";
+import { Suspense, useMemo, type ReactNode } from "react";
 import { BrowserRouter, Navigate, Route, Routes, useLocation, useParams, useSearchParams } from "react-router";
 import { Refine, useIsAuthenticated, type ResourceProps } from "@refinedev/core";
 import routerProvider from "@refinedev/react-router";
@@ -18,13 +18,30 @@ import {
 import { DeskLayout, PageSpinner } from "./shell/DeskLayout";
 import { deskDocTypes, docTypePath } from "./shell/menu";
 import { iconFor } from "./shell/icons";
+import { lazyWithPreload } from "./lazyPreload";
 
 // Views are separate chunks: the initial download is the shell only.
-const LoginPage = lazy(() => import("./shell/LoginPage"));
-const HomePage = lazy(() => import("./shell/HomePage"));
-const NotFound = lazy(() => import("./shell/NotFound"));
-const ListView = lazy(() => import("./views/ListView"));
-const FormView = lazy(() => import("./views/FormView"));
+const LoginPage = lazyWithPreload(() => import("./shell/LoginPage"));
+const HomePage = lazyWithPreload(() => import("./shell/HomePage"));
+const NotFound = lazyWithPreload(() => import("./shell/NotFound"));
+const ListView = lazyWithPreload(() => import("./views/ListView"));
+const FormView = lazyWithPreload(() => import("./views/FormView"));
+
+/**
+ * Loads the view of a Desk URL (pathname under the basename /desk) ahead of the first render,
+ * so it renders without suspending. Never rejects: a failed load is retried (and reported) by
+ * the render.
+ */
+export function preloadRoute(pathname: string): Promise<void> {
+  const p = pathname.replace(/^\/desk(?=\/|$)/, "") || "/";
+  const view =
+    p === "/" ? HomePage
+    : /^\/login\/?$/.test(p) ? LoginPage
+    : /^\/app\/[^/]+\/?$/.test(p) ? ListView
+    : /^\/app\/[^/]+\/[^/]+\/?$/.test(p) ? FormView
+    : null;
+  return view ? view.preload().then(() => undefined, () => undefined) : Promise.resolve();
+}
 
 function noRetryOn4xx(count: number, error: unknown): boolean {
   const status = (error as { statusCode?: number } | null)?.statusCode;
@@ -34,7 +51,7 @@ function noRetryOn4xx(count: number, error: unknown): boolean {
 
 // One client for Refine and for the metadata hooks, which run above <Refine> because the
 // resources are built from them.
-const queryClient = new QueryClient({
+export const queryClient = new QueryClient({
   defaultOptions: { queries: { retry: noRetryOn4xx, refetchOnWindowFocus: false } },
 });
 

@@ -78,6 +78,8 @@ export function SessionGuards() {
   const state = useSyncExternalStore(sessionStore.subscribe, sessionStore.getSnapshot);
   const queryClient = useQueryClient();
   const wasDown = useRef(false);
+  const everExpired = useRef(false);
+  if (state.expired) everExpired.current = true;
 
   useEffect(() => {
     if (wasDown.current && !state.serverDown) {
@@ -98,7 +100,8 @@ export function SessionGuards() {
           <Alert banner type="warning" showIcon message="Cannot reach the server — retrying…" />
         </div>
       )}
-      <ReloginModal open={state.expired} />
+      {/* Mounted from the first time it opens on (an antd Modal costs its styles even closed). */}
+      {(state.expired || everExpired.current) && <ReloginModal open={state.expired} />}
     </>
   );
 }

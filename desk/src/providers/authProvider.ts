@@ -1,7 +1,7 @@
 // Refine AuthProvider on /api/v1/auth/* (SPEC §6). The access token travels in the HttpOnly
 // cookie the server sets; the refresh token is kept in localStorage for silent refresh.
 import type { AuthProvider } from "@refinedev/core";
-import { ApiError, apiFetch, currentSession, login } from "./http";
+import { ApiError, apiFetch, clearPrimedSession, currentSession, login } from "./http";
 import { forgetSession, getRefreshToken } from "./session";
 import type { CurrentUser } from "./types";
 
@@ -27,6 +27,7 @@ export const authProvider: AuthProvider = {
   },
 
   async logout() {
+    clearPrimedSession();
     const refresh = getRefreshToken();
     try {
       // The refresh token names the session, so both tokens are revoked.

@@ -75,6 +75,58 @@ export function listQuery(params: {
   return q;
 }
 
+// A list page fetched ahead of its view (src/prefetch.ts, at boot), keyed by its exact URL and
+// answered once to the first getList asking for that URL; stale after PRIMED_MAX_AGE.
+const PRIMED_MAX_AGE = 10_000;
+interface PrimedList {
+  reply: Promise<ListReply<BaseRecord>>;
+  at: number;
+  /** the reply, once it has arrived */
+  value?: ListReply<BaseRecord>;
+}
+const primedLists = new Map<string, PrimedList>();
+
+function listResult(reply: ListReply<BaseRecord>): { data: BaseRecord[]; total: number; hasMore: boolean } {
+  // count=none: no total; claim one row past this page when there is more, so a pager
+  // offers the next page.
+  const total = reply.total ?? reply.offset + reply.items.length + (reply.has_more ? 1 : 0);
+  return { data: reply.items, total, hasMore: reply.has_more };
+}
+
+/** Starts fetching the list page getList would fetch for these parameters. */
+export function prefetchList(resource: string, params: Parameters<typeof listQuery>[0]): Promise<unknown> {
+  const url = `${docPath(resource)}?${listQuery(params)}`;
+  const entry: PrimedList = { reply: apiFetch<ListReply<BaseRecord>>(url), at: Date.now() };
+  primedLists.set(url, entry);
+  // A failure is the later getList's to report (it asks again).
+  return entry.reply.then((v) => (entry.value = v), () => undefined);
+}
+
+/**
+ * The getList result of a prefetched list page that has arrived and not been used yet (for a
+ * list view's initialData: its rows in the first render), or undefined.
+ */
+export function primedListResult(
+  resource: string,
+  params: Parameters<typeof listQuery>[0],
+): { data: BaseRecord[]; total: number; hasMore: boolean } | undefined {
+  let url: string;
+  try {
+    url = `${docPath(resource)}?${listQuery(params)}`;
+  } catch {
+    return undefined;
+  }
+  const p = primedLists.get(url);
+  return p?.value && Date.now() - p.at <= PRIMED_MAX_AGE ? listResult(p.value) : undefined;
+}
+
+function takePrimedList(url: string): Promise<ListReply<BaseRecord>> | null {
+  const p = primedLists.get(url);
+  if (!p) return null;
+  primedLists.delete(url);
+  return Date.now() - p.at <= PRIMED_MAX_AGE ? p.reply : null;
+}
+
 function queryValue(v: unknown): string {
   return typeof v === "string" ? v : JSON.stringify(v);
 }
@@ -84,13 +136,12 @@ export const frameworkMDataProvider = {
 
   async getList({ resource, pagination, sorters, filters, meta }) {
     const q = listQuery({ pagination, sorters, filters, meta });
-    const reply = await apiFetch<ListReply<BaseRecord>>(`${docPath(resource)}?${q}`, {
-      signal: signalOf(meta),
-    });
-    // count=none: no total; claim one row past this page when there is more, so a pager
-    // offers the next page.
-    const total = reply.total ?? reply.offset + reply.items.length + (reply.has_more ? 1 : 0);
-    return { data: reply.items as never[], total, hasMore: reply.has_more };
+    const url = `${docPath(resource)}?${q}`;
+    const primed = takePrimedList(url);
+    const reply =
+      (primed && (await primed.catch(() => null))) ??
+      (await apiFetch<ListReply<BaseRecord>>(url, { signal: signalOf(meta) }));
+    return listResult(reply) as never;
   },
 
   async getOne({ resource, id, meta }) {

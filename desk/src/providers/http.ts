@@ -275,6 +275,7 @@ export async function apiFetch<T = unknown>(path: string, init?: ApiInit): Promi
 
     if (res.status === 401 && !auth && !authRetried) {
       authRetried = true;
+      clearPrimedSession();
       if (generation !== authGeneration) continue; // someone refreshed meanwhile
       if (await refreshSession()) continue;
       if (hadSession()) {
@@ -307,8 +308,32 @@ export async function login(email: string, password: string): Promise<TokenReply
     body: { email, password },
   });
   authGeneration++;
+  clearPrimedSession();
   loggedIn(tokens.refresh_token, email);
   return tokens;
+}
+
+// An authenticated /auth/me reply fetched at boot (src/prefetch.ts): it answers the session
+// checks of the first seconds (RequireAuth's, Refine's on the first route) instead of asking the
+// server again. Forgotten at any login, logout or ended session.
+const PRIMED_WINDOW = 5_000;
+let primedSession: { me: MeReply; until: number } | null = null;
+
+export function primeSession(me: MeReply, fetchedAt = Date.now()): void {
+  primedSession = me.authenticated ? { me, until: fetchedAt + PRIMED_WINDOW } : null;
+  if (me.authenticated) markSessionSeen();
+}
+
+export function clearPrimedSession(): void {
+  primedSession = null;
+}
+
+function takePrimedSession(): MeReply | null {
+  if (primedSession && Date.now() <= primedSession.until && !sessionStore.getSnapshot().expired) {
+    return primedSession.me;
+  }
+  primedSession = null;
+  return null;
 }
 
 /**
@@ -317,7 +342,7 @@ export async function login(email: string, password: string): Promise<TokenReply
  */
 export async function currentSession(relogin = true): Promise<MeReply> {
   if (sessionStore.getSnapshot().expired) await waitForRelogin();
-  let me = await apiFetch<MeReply>("/api/v1/auth/me");
+  let me = takePrimedSession() ?? (await apiFetch<MeReply>("/api/v1/auth/me"));
   if (!me.authenticated && (await refreshSession())) {
     me = await apiFetch<MeReply>("/api/v1/auth/me");
   }

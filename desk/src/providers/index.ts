@@ -3,7 +3,7 @@ export { apiFetch, ApiError, SERVER_DOWN_MESSAGE } from "./http";
 export type { ApiInit } from "./http";
 export type { RowErrors } from "./errors";
 export { authProvider } from "./authProvider";
-export { dataProvider, frameworkMDataProvider } from "./dataProvider";
+export { dataProvider, frameworkMDataProvider, primedListResult } from "./dataProvider";
 export { liveProvider } from "./liveProvider";
 export { useDoctypes, useDoctypeMeta, useCurrentUser, metaKeys } from "./meta";
 export type { Identity } from "./authProvider";

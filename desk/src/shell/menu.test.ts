@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { DocTypeSummary } from "../providers";
-import { buildNav, selectedKey, UNGROUPED } from "./menu";
+import { buildNav, compareNames, selectedKey, UNGROUPED } from "./menu";
 
 const dt = (name: string, extra: Partial<DocTypeSummary> = {}): DocTypeSummary =>
   ({
@@ -36,5 +36,13 @@ describe("buildNav", () => {
     expect(selectedKey(nav, "/app/Customer/CUST-1")).toBe("dt:Customer");
     expect(selectedKey(nav, "/app/Customer%20Group")).toBe("dt:Customer Group");
     expect(selectedKey(nav, "/")).toBeUndefined();
+  });
+});
+
+describe("compareNames", () => {
+  it("orders like localeCompare", () => {
+    const names = ["Billing", "billing", "Selling", "HR", "Hr", "hr", "Accounts 2", "Accounts2", "Accounts", "A B", "AB",
+      "a1", "A1", "Zeta", "alpha", "10", "9", " x", "x ", "Émile", "Zürich", "zoo"];
+    for (const a of names) for (const b of names) expect(Math.sign(compareNames(a, b))).toBe(Math.sign(a.localeCompare(b)));
   });
 });

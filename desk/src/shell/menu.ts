@@ -4,6 +4,21 @@ import type { PluginMenuItem } from "@framework-m/sdk";
 
 export const UNGROUPED = "Other";
 
+const PLAIN = /^[A-Za-z0-9 ]*$/;
+
+/**
+ * a.localeCompare(b), without creating an ICU collator for the usual plain names (that costs
+ * ~40 ms on the first render): ignoring case first, then lower case before upper case, as the
+ * collator orders them.
+ */
+export function compareNames(a: string, b: string): number {
+  if (!PLAIN.test(a) || !PLAIN.test(b)) return a.localeCompare(b);
+  const la = a.toLowerCase();
+  const lb = b.toLowerCase();
+  if (la !== lb) return la < lb ? -1 : 1;
+  return a === b ? 0 : a < b ? 1 : -1;
+}
+
 export interface NavItem {
   key: string;
   label: string;
@@ -57,7 +72,7 @@ export function buildNav(doctypes: DocTypeSummary[], menus: PluginMenuItem[]): N
     });
   }
   return [...groups.entries()]
-    .sort(([a], [b]) => (a === UNGROUPED ? 1 : b === UNGROUPED ? -1 : a.localeCompare(b)))
+    .sort(([a], [b]) => (a === UNGROUPED ? 1 : b === UNGROUPED ? -1 : compareNames(a, b)))
     .map(([group, items]) => ({ group, items }));
 }
 

@@ -8,18 +8,14 @@ import { Alert, Button, Space, Table, Tag, Typography } from "antd";
 import type { TableColumnsType, TablePaginationConfig } from "antd";
 import type { SorterResult } from "antd/es/table/interface";
 import { PlusOutlined, ReloadOutlined } from "@ant-design/icons";
-import { useDoctypeMeta, type DocTypeMeta, type FieldMeta } from "../providers";
+import { primedListResult, useDoctypeMeta, type DocTypeMeta, type FieldMeta } from "../providers";
 import { PageSpinner } from "../shell/DeskLayout";
 import { FilterBar, filterableFields } from "./FilterBar";
 import { formatFilters, formatSort, parseFilters, parseSort, toCrudFilters, type FilterRow } from "./filters";
 import { formatValue } from "./format";
+import { DEFAULT_PAGE_SIZE, PAGE_SIZES, listFetchFields, listFields, pageOf, pageSizeOf } from "./listParams";
 
-const PAGE_SIZES = [10, 20, 50, 100];
 const STANDARD_FILTERS = ["name", "owner", "creation", "modified", "modified_by"];
-
-export function listFields(meta: DocTypeMeta): FieldMeta[] {
-  return meta.fields.filter((f) => f.in_list_view && !f.hidden && f.type !== "password" && f.name !== "name");
-}
 
 /** Fields offered in the filter bar: name first, then the DocType's own, then the other standard ones. */
 export function filterFieldsOf(meta: DocTypeMeta): FieldMeta[] {
@@ -56,8 +52,8 @@ function Cell({ field, value }: { field: FieldMeta; value: unknown }) {
 function ListBody({ doctype, meta }: { doctype: string; meta: DocTypeMeta }) {
   const navigate = useNavigate();
   const [params, setParams] = useSearchParams();
-  const page = Math.max(1, Number(params.get("page")) || 1);
-  const pageSize = PAGE_SIZES.includes(Number(params.get("pageSize"))) ? Number(params.get("pageSize")) : 20;
+  const page = pageOf(params);
+  const pageSize = pageSizeOf(params);
   const sortParam = params.get("sort");
   const filtersParam = params.get("filters");
   const sorters = useMemo(() => parseSort(sortParam), [sortParam]);
@@ -65,14 +61,21 @@ function ListBody({ doctype, meta }: { doctype: string; meta: DocTypeMeta }) {
   const columnsMeta = useMemo(() => listFields(meta), [meta]);
   const nameField = meta.standard_fields.find((f) => f.name === "name");
 
-  const { result, query } = useList<BaseRecord>({
-    resource: doctype,
-    pagination: { currentPage: page, pageSize, mode: "server" },
+  const request = {
+    pagination: { currentPage: page, pageSize, mode: "server" as const },
     sorters,
     filters: toCrudFilters(filterRows),
+    meta: { fields: listFetchFields(columnsMeta) },
+  };
+  const { result, query } = useList<BaseRecord>({
+    resource: doctype,
+    ...request,
     liveMode: "auto",
-    meta: { fields: ["id", "name", ...columnsMeta.map((f) => f.name)] },
-    queryOptions: { placeholderData: keepPreviousData },
+    queryOptions: {
+      placeholderData: keepPreviousData,
+      // The page prefetched at boot, if it is this one: rows in the first render.
+      initialData: primedListResult(doctype, request),
+    },
   });
 
   const setQuery = (patch: Record<string, string | null>) => {
@@ -127,7 +130,7 @@ function ListBody({ doctype, meta }: { doctype: string; meta: DocTypeMeta }) {
     setQuery({
       sort: sort || null,
       page: sortChanged || size !== pageSize ? null : pg.current && pg.current > 1 ? String(pg.current) : null,
-      pageSize: size !== 20 ? String(size) : null,
+      pageSize: size !== DEFAULT_PAGE_SIZE ? String(size) : null,
     });
   };
 

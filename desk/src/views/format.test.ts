@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatValue } from "./format";
+import { formatNumber, formatValue } from "./format";
 import { parseUtcDatetime } from "./wire";
 
 describe("formatValue", () => {
@@ -30,5 +30,19 @@ describe("formatValue", () => {
     expect(formatValue({ type: "link" }, "CUST-00001")).toBe("CUST-00001");
     expect(formatValue({ type: "json" }, { a: 1 })).toBe('{"a":1}');
     expect(formatValue({ type: "table" }, [{}, {}])).toBe("2 rows");
+  });
+});
+
+describe("formatNumber", () => {
+  it("writes what Intl.NumberFormat('en-US') writes", () => {
+    const values = [0, 1, -1, 0.5, -0.5, 1.005, 2.675, 0.125, -0.125, 999.9999, 1234.5678901, -1234567.891, 1e-7, -1e-7,
+      123456789012.345, 1e20, 99999.995, 0.1 + 0.2, 42, -42.42, 1e21, NaN, Infinity, -0,
+      -0.001, -0.0049, 0.0049, 9.995, 999999.9999999, 0.000123, 5e-7, 12345678.5, -99.5, 100, 1000, 1000000.05];
+    for (const v of values) {
+      for (const [min, max] of [[0, 0], [0, 6], [2, 2], [0, 2], [3, 3]]) {
+        const want = new Intl.NumberFormat("en-US", { minimumFractionDigits: min, maximumFractionDigits: max }).format(v);
+        expect(`${v} ${min}/${max}: ${formatNumber(v, min, max)}`).toBe(`${v} ${min}/${max}: ${want}`);
+      }
+    }
   });
 });

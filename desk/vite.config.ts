@@ -8,6 +8,7 @@ import react from "@vitejs/plugin-react";
 import { fileURLToPath } from "node:url";
 import frameworkMPlugins from "./vite/framework-m-vite-plugin.ts";
 import viewPreload from "./vite/view-preload.ts";
+import antdSsrStyles from "./vite/antd-ssr-styles.ts";
 
 const deskRoot = fileURLToPath(new URL(".", import.meta.url));
 const sdk = fileURLToPath(new URL("./src/sdk/index.ts", import.meta.url));
@@ -16,7 +17,7 @@ const api = process.env.FM_API ?? "http://127.0.0.1:8000";
 export default defineConfig({
   root: deskRoot,
   base: "/desk/",
-  plugins: [frameworkMPlugins({ deskRoot }), react(), viewPreload()],
+  plugins: [frameworkMPlugins({ deskRoot }), react(), viewPreload(), antdSsrStyles({ deskRoot })],
   resolve: { alias: { "@framework-m/sdk": sdk } },
   server: { proxy: { "/api": api, "/health": api } },
   test: {

@@ -399,6 +399,7 @@ struct ServerApp::Impl {
             t_request.id = usable ? given : fmt::format("{:x}", ++g_request_counter);
             res.set_header("X-Request-Id", t_request.id);
             prefer_gzip(req);
+            no_length_means_no_body(req);
             return cors(req, res) ? httplib::Server::HandlerResponse::Handled
                                   : httplib::Server::HandlerResponse::Unhandled;
         });
@@ -582,6 +583,15 @@ struct ServerApp::Impl {
         } else {
             headers.erase(it);
         }
+    }
+
+    /// A POST or PUT without Content-Length or Transfer-Encoding has no body (RFC 9112 §6.3),
+    /// as with `curl -X POST …/submit`; httplib 0.11 would instead read until the client closes,
+    /// and answer 400 after its 5 s read timeout.
+    static void no_length_means_no_body(const httplib::Request& req) {
+        if (req.method != "POST" && req.method != "PUT" && req.method != "PATCH") return;
+        if (req.has_header("Content-Length") || req.has_header("Transfer-Encoding")) return;
+        const_cast<httplib::Request&>(req).headers.emplace("Content-Length", "0");
     }
 
     void install_desk(httplib::Server& svr) {

@@ -822,6 +822,23 @@ bool exchange(int fd, const std::string& request, const std::string& until) {
 
 } // namespace
 
+TEST_CASE("serve: a POST without a body or Content-Length (curl -X POST) is answered at once",
+          "[api]") {
+    ServedProject sp("sqlite");
+    auto c = sp.server->client();
+    std::string t = sp.token("alice@test");
+    create(c, t, "Customer", {{"customer_name", "Acme"}});
+    json order = create(c, t, "Order", {{"customer", "Acme"}, {"items", json::array()}});
+    int fd = connect_to(sp.server->port());
+    REQUIRE(fd >= 0);
+    // No Content-Length, keep-alive: the request has no body; the reply is the submit's.
+    REQUIRE(exchange(fd,
+                     "POST /api/v1/Order/" + order["name"].get<std::string>() +
+                         "/submit HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + t + "\r\n\r\n",
+                     "\"docstatus\":1"));
+    ::close(fd);
+}
+
 TEST_CASE("serve: 1,000 idle connections and 200 live streams do not starve API requests",
           "[api]") {
     rlimit lim{};

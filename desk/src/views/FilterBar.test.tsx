@@ -1,20 +1,9 @@
 import { describe, expect, it, vi } from "vitest";
 import { fireEvent, render, screen } from "@testing-library/react";
-import type { FieldMeta } from "../providers";
+import { fieldMeta } from "./fieldMeta.testutil";
 import { FilterBar, filterableFields } from "./FilterBar";
 
-const field = (name: string, type: FieldMeta["type"], extra: Partial<FieldMeta> = {}): FieldMeta => ({
-  name,
-  type,
-  label: name,
-  required: false,
-  unique: false,
-  read_only: false,
-  hidden: false,
-  in_list_view: false,
-  allow_on_submit: false,
-  ...extra,
-});
+const field = fieldMeta;
 
 describe("FilterBar", () => {
   it("leaves out fields that cannot be filtered", () => {

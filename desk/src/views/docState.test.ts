@@ -1,19 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { DocTypeMeta, FieldMeta } from "../providers";
+import { fieldMeta } from "./fieldMeta.testutil";
 import { capabilities, eventTouches, sameTimestamp } from "./docState";
 
-const field = (name: string, extra: Partial<FieldMeta> = {}): FieldMeta => ({
-  name,
-  type: "data",
-  label: name,
-  required: false,
-  unique: false,
-  read_only: false,
-  hidden: false,
-  in_list_view: false,
-  allow_on_submit: false,
-  ...extra,
-});
+const field = (n: string, extra: Partial<FieldMeta> = {}) => fieldMeta(n, "data", extra);
 
 const meta = (perms: Partial<DocTypeMeta["permissions"]>, submittable = true): DocTypeMeta =>
   ({

@@ -2,21 +2,10 @@
 // URL, and how it becomes a Refine CrudFilter (the data provider maps those to SPEC §6 operators).
 import type { CrudFilter, CrudOperators, CrudSort } from "@refinedev/core";
 import type { FieldType } from "../providers";
+import type { ServerOperator } from "../providers/filters";
 
-/** Operators in the server's vocabulary (SPEC §6), as shown to the user. */
-export type FilterOp =
-  | "eq"
-  | "ne"
-  | "lt"
-  | "lte"
-  | "gt"
-  | "gte"
-  | "between"
-  | "in"
-  | "like"
-  | "not_like"
-  | "is_null"
-  | "is_not_null";
+/** Operators in the server's vocabulary (SPEC §6) that the filter bar offers (not_in is not). */
+export type FilterOp = Exclude<ServerOperator, "not_in">;
 
 export const OP_LABELS: Record<FilterOp, string> = {
   eq: "equals",

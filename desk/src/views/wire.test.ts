@@ -1,20 +1,9 @@
 import { describe, expect, it } from "vitest";
 import dayjs from "dayjs";
-import type { FieldMeta } from "../providers";
+import { fieldMeta } from "./fieldMeta.testutil";
 import { docToFormValues, formValuesToDoc, toControl, toWire } from "./wire";
 
-const f = (name: string, type: FieldMeta["type"], extra: Partial<FieldMeta> = {}): FieldMeta => ({
-  name,
-  type,
-  label: name,
-  required: false,
-  unique: false,
-  read_only: false,
-  hidden: false,
-  in_list_view: false,
-  allow_on_submit: false,
-  ...extra,
-});
+const f = fieldMeta;
 
 describe("wire values", () => {
   it("sends dates as YYYY-MM-DD, times as HH:mm:ss and datetimes as UTC ISO", () => {

@@ -5,6 +5,7 @@
 #include "m/core/document_service.hpp"
 #include "m/core/error.hpp"
 #include "m/core/interrupt.hpp"
+#include "m/core/json_input.hpp"
 
 #include <fmt/format.h>
 
@@ -71,6 +72,7 @@ std::string read_stdin() {
 std::vector<Json> read_documents(const std::string& data) {
     std::string text = data.empty() ? read_stdin() : data;
     std::vector<Json> docs;
+    core::check_json_nesting(text, data.empty() ? "stdin" : "--data");
     Json whole = Json::parse(text, nullptr, false);
     if (!whole.is_discarded()) {
         if (whole.is_array()) {
@@ -309,6 +311,7 @@ void doc_versions(const GlobalOptions& g, Needs needs, const DocOptions& o) {
 void doc_call(const GlobalOptions& g, Needs needs, const DocOptions& o, const std::string& method) {
     Json kwargs = Json::object();
     if (!o.data.empty()) {
+        core::check_json_nesting(o.data, "--kwargs");
         kwargs = Json::parse(o.data, nullptr, false);
         if (kwargs.is_discarded() || !kwargs.is_object()) {
             throw Error(ErrorKind::validation, "--kwargs: expected a JSON object");

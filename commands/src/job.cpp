@@ -2,6 +2,7 @@
 // queue the settings name (NATS_URL → JetStream, else the project database).
 #include "m/commands/command.hpp"
 #include "m/core/error.hpp"
+#include "m/core/json_input.hpp"
 
 #include <fmt/format.h>
 
@@ -29,6 +30,7 @@ void print_record(const core::JobRecord& r) {
 }
 
 void job_enqueue(const GlobalOptions& g, Needs needs, const JobOptions& o) {
+    core::check_json_nesting(o.kwargs, "--kwargs");
     Json kwargs = Json::parse(o.kwargs, nullptr, false);
     if (kwargs.is_discarded()) {
         throw Error(ErrorKind::validation, fmt::format("--kwargs is not valid JSON: {}", o.kwargs));

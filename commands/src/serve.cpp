@@ -71,6 +71,12 @@ void serve(const GlobalOptions& options, Needs needs, const ServeFlags& flags) {
     o.http.port = flags.port >= 0 ? flags.port : s.server_port;
     o.http.workers = flags.threads > 0 ? flags.threads : s.server_threads;
     o.http.max_body = static_cast<std::size_t>(s.server_max_body);
+    o.http.header_timeout_s = static_cast<int>(s.header_timeout);
+    o.http.min_body_rate = static_cast<std::size_t>(s.min_body_rate);
+    o.max_streams_per_user = static_cast<std::size_t>(s.max_streams_per_user);
+    o.metrics_token = s.metrics_token;
+    o.trusted_proxies = s.trusted_proxies;
+    o.secure_cookies = s.secure_cookies;
     o.auth.secret = s.secret_key;
     o.auth.access_ttl_s = s.access_ttl;
     o.auth.refresh_ttl_s = s.refresh_ttl;

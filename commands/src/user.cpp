@@ -1,6 +1,7 @@
 // `m user create|set-password|apikey`: users of the built-in core app from the shell. Everything
 // goes through the document service (passwords become Argon2id hashes there).
 #include "m/commands/command.hpp"
+#include "m/core/accounts.hpp"
 #include "m/core/core_app.hpp"
 #include "m/core/document_service.hpp"
 #include "m/core/error.hpp"
@@ -26,13 +27,15 @@ struct UserOptions {
     std::string label;
 };
 
-/// The password on stdin, without its final line break. Refuses short ones.
+/// The password on stdin, without its final line break. Refuses what the policy refuses.
 std::string read_password() {
     std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
     if (!text.empty() && text.back() == '\n') text.pop_back();
     if (!text.empty() && text.back() == '\r') text.pop_back();
-    if (text.size() < 8) {
-        throw Error(ErrorKind::validation, "the password must have at least 8 characters");
+    try { // the document service checks it again, with the email
+        core::check_password_policy(text, {});
+    } catch (const Error& e) {
+        throw Error(ErrorKind::validation, std::string("the password ") + e.what());
     }
     return text;
 }

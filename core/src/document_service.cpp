@@ -1,4 +1,7 @@
 #include "m/core/document_service.hpp"
+
+#include "m/core/accounts.hpp"
+#include "m/core/core_app.hpp"
 #include "m/core/jobs.hpp"
 #include "m/core/outbox.hpp"
 
@@ -247,7 +250,17 @@ Json DocumentService::build_fields(Session& session, const DocType& dt, const Js
             }
         }
         if (f.type == FieldType::password && given && value.is_string()) {
-            value = hash_password(value.get<std::string>());
+            Json email = input.value("email", existing ? existing->value("email", Json(nullptr))
+                                                       : Json(nullptr));
+            try {
+                check_password_policy(value.get<std::string>(),
+                                      dt.name == k_user_doctype && email.is_string()
+                                          ? email.get<std::string>()
+                                          : std::string());
+                value = hash_password(value.get<std::string>());
+            } catch (const Error& e) {
+                errors.push_back(fmt::format("{}field '{}': {}", prefix, f.name, e.what()));
+            }
         }
         doc[f.name] = std::move(value);
     }
@@ -678,6 +691,12 @@ Json DocumentService::update(Session& session, const std::string& doctype,
     Json saved = in_field_order(m_meta, dt, doc);
     record_version(session, dt, current, saved, user);
     run_hook(dt, "after_save", [&] { ctl.after_save(saved, ctx); });
+    const bool password_set = std::any_of(dt.fields.begin(), dt.fields.end(), [&](const Field& f) {
+        return f.type == FieldType::password && fields.contains(f.name);
+    });
+    if (dt.name == k_user_doctype && credentials_changed(current, saved, password_set)) {
+        revoke_sessions(*this, session, saved.at("name").get<std::string>(), user);
+    }
     emit(session, dt, "doc.updated", saved, user);
     return saved;
 }
@@ -701,6 +720,9 @@ void DocumentService::remove(Session& session, const std::string& doctype,
         if (f.type == FieldType::table) {
             m_repo.delete_children(session, m_meta.get(f.options), id, f.name);
         }
+    }
+    if (dt.name == k_user_doctype) {
+        revoke_sessions(*this, session, doc.at("name").get<std::string>(), user);
     }
     m_repo.remove(session, dt, id);
     run_hook(dt, "after_delete", [&] { ctl.after_delete(doc, ctx); });

@@ -1,5 +1,7 @@
 #include "m/core/query.hpp"
 
+#include "m/core/json_input.hpp"
+
 #include "m/core/error.hpp"
 
 #include <fmt/format.h>
@@ -257,6 +259,7 @@ std::vector<Filter> parse_filters(const DocType& dt, const Json& filters) {
 
 std::vector<Filter> parse_filters_text(const DocType& dt, std::string_view text) {
     if (trim(text).empty()) return {};
+    check_json_nesting(text, "filters");
     Json j = Json::parse(text, nullptr, false);
     if (j.is_discarded()) throw Error(ErrorKind::validation, "filters: malformed JSON");
     return parse_filters(dt, j);
@@ -299,6 +302,7 @@ std::vector<std::string> parse_fields(const DocType& dt, std::string_view text) 
     std::string t = trim(text);
     if (t.empty()) return names;
     if (t[0] == '[') {
+        check_json_nesting(t, "fields");
         Json j = Json::parse(t, nullptr, false);
         if (j.is_discarded() || !j.is_array()) {
             throw Error(ErrorKind::validation, "fields: malformed JSON list");

@@ -88,10 +88,25 @@ void apply(Settings& s, const std::string& key, const std::string& value, const 
         s.cors_origins = split_list(value);
     } else if (key == "server.desk_dir") {
         s.desk_dir = value;
+    } else if (key == "server.header_timeout") {
+        s.header_timeout = integer_in(value, 1, 3600, bad);
+    } else if (key == "server.min_body_rate") {
+        s.min_body_rate = integer_in(value, 0, 1LL << 30, bad);
+    } else if (key == "server.max_streams_per_user") {
+        s.max_streams_per_user = integer_in(value, 1, 100000, bad);
+    } else if (key == "server.metrics_token") {
+        s.metrics_token = value;
+    } else if (key == "server.trusted_proxies") {
+        s.trusted_proxies = split_list(value);
+    } else if (key == "server.secure_cookies") {
+        if (value != "true" && value != "false" && value != "1" && value != "0") {
+            bad(fmt::format("expected true or false, got '{}'", value));
+        }
+        s.secure_cookies = value == "true" || value == "1";
     } else if (key == "security.access_ttl") {
-        s.access_ttl = integer_in(value, 30, 86400, bad);
+        s.access_ttl = integer_in(value, 1, 86400, bad);
     } else if (key == "security.refresh_ttl") {
-        s.refresh_ttl = integer_in(value, 60, 365LL * 86400, bad);
+        s.refresh_ttl = integer_in(value, 1, 365LL * 86400, bad);
     } else if (key == "jobs.nats_url") {
         if (!value.empty() && value.rfind("nats://", 0) != 0) bad("use nats://host:port");
         s.nats_url = value;
@@ -219,6 +234,18 @@ const std::vector<SettingSpec>& setting_specs() {
         {"server.cors_origins", "M_CORS_ORIGINS",
          "origins allowed to call the API from a browser; unset = same origin only", false},
         {"server.desk_dir", "M_DESK_DIR", "built Desk to serve under /desk/; unset = found", false},
+        {"server.header_timeout", "M_HEADER_TIMEOUT",
+         "seconds a request's headers may take to arrive (slower: 408)", false},
+        {"server.min_body_rate", "M_MIN_BODY_RATE",
+         "bytes per second a request body must average after 5 s (slower: 408; 0 = off)", false},
+        {"server.max_streams_per_user", "M_MAX_STREAMS_PER_USER",
+         "open live streams per user (more: 429)", false},
+        {"server.metrics_token", "M_METRICS_TOKEN",
+         "bearer token /metrics requires; unset = /metrics is open", true},
+        {"server.trusted_proxies", "M_TRUSTED_PROXIES",
+         "proxy addresses whose X-Forwarded-For/-Proto are believed; unset = none", false},
+        {"server.secure_cookies", "M_SECURE_COOKIES",
+         "true when the site is served over TLS: cookies get Secure", false},
         {"security.access_ttl", "M_ACCESS_TTL", "lifetime of access tokens in seconds", false},
         {"security.refresh_ttl", "M_REFRESH_TTL", "lifetime of refresh tokens in seconds", false},
         {"jobs.nats_url", "NATS_URL", "NATS JetStream for jobs and events; unset = the database",
@@ -313,6 +340,12 @@ std::string Settings::value_of(const std::string& key) const {
     if (key == "server.max_body") return std::to_string(server_max_body);
     if (key == "server.cors_origins") return fmt::format("{}", fmt::join(cors_origins, ","));
     if (key == "server.desk_dir") return desk_dir;
+    if (key == "server.header_timeout") return std::to_string(header_timeout);
+    if (key == "server.min_body_rate") return std::to_string(min_body_rate);
+    if (key == "server.max_streams_per_user") return std::to_string(max_streams_per_user);
+    if (key == "server.metrics_token") return metrics_token;
+    if (key == "server.trusted_proxies") return fmt::format("{}", fmt::join(trusted_proxies, ","));
+    if (key == "server.secure_cookies") return secure_cookies ? "true" : "false";
     if (key == "security.access_ttl") return std::to_string(access_ttl);
     if (key == "security.refresh_ttl") return std::to_string(refresh_ttl);
     if (key == "jobs.nats_url") return nats_url;

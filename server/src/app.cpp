@@ -6,12 +6,14 @@
 #include "m/core/document_service.hpp"
 #include "m/core/error.hpp"
 #include "m/core/jobs.hpp"
+#include "m/core/json_input.hpp"
 #include "m/core/outbox.hpp"
 #include "m/core/permissions.hpp"
 #include "m/core/query.hpp"
 #include "m/server/openapi.hpp"
 
 #include <fmt/format.h>
+#include <openssl/crypto.h>
 
 #include <atomic>
 #include <chrono>
@@ -106,7 +108,29 @@ std::pair<int, const char*> error_status(ErrorKind kind) {
 
 void send_json(httplib::Response& res, int status, const Json& body) {
     res.status = status;
-    res.set_content(body.dump(), "application/json");
+    // Text from a request (a path segment in an error message) may be invalid UTF-8: replaced,
+    // never a throw from dump().
+    res.set_content(body.dump(-1, ' ', false, Json::error_handler_t::replace), "application/json");
+}
+
+/// The Content-Security-Policy of the Desk: its build has no inline script (antd injects styles).
+constexpr const char* k_desk_csp =
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; object-src 'none'; "
+    "base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+/// Everything else is data, never a page.
+constexpr const char* k_api_csp = "default-src 'none'; frame-ancestors 'none'";
+
+/// A string member of a request body, or Error{validation} naming it when it is not a string.
+std::string string_member(const Json& body, const char* key, bool required = false) {
+    auto it = body.find(key);
+    if (it == body.end() || it->is_null()) {
+        if (required) throw Error(ErrorKind::validation, fmt::format("{} is required", key));
+        return {};
+    }
+    if (!it->is_string())
+        throw Error(ErrorKind::validation, fmt::format("{} must be a string", key));
+    return it->get<std::string>();
 }
 
 Json error_body(const char* name, const std::string& message, const Json& details) {
@@ -156,13 +180,7 @@ void send_error(httplib::Response& res, const Error& e) {
 /// A request body as a JSON object, or Error{validation}.
 Json body_object(const httplib::Request& req, bool allow_empty = false) {
     if (req.body.empty() && allow_empty) return Json::object();
-    Json body;
-    try {
-        body = Json::parse(req.body);
-    } catch (const Json::parse_error& e) {
-        throw Error(ErrorKind::validation, fmt::format("malformed JSON body at byte {}", e.byte),
-                    Json{{"byte", e.byte}});
-    }
+    Json body = core::parse_json_input(req.body, "body");
     if (!body.is_object()) throw Error(ErrorKind::validation, "the body must be a JSON object");
     return body;
 }
@@ -263,6 +281,40 @@ Json doctype_summary(const core::DocType& dt, const Principal& who) {
 struct StreamState {
     Principal who;
     std::set<std::string> doctypes; ///< empty = every DocType the user may read
+    std::string session_id;         ///< the token's session; empty for an API key
+    std::int64_t expires = 0;       ///< the token's expiry (unix seconds); 0 = none
+    std::function<void()> release;  ///< gives back the user's stream slot
+    ~StreamState() {
+        if (release) release();
+    }
+};
+
+/// Open live streams per user (server.max_streams_per_user), so one account cannot fill the
+/// server's connections.
+class StreamSlots {
+public:
+    explicit StreamSlots(std::size_t max) : m_max(max) {}
+    /// Takes a slot or throws Error{rate_limited}.
+    void take(const std::string& user) {
+        std::lock_guard lock(m_mutex);
+        std::size_t& n = m_open[user];
+        if (n >= m_max) {
+            throw Error(ErrorKind::rate_limited,
+                        fmt::format("at most {} open live streams per user", m_max),
+                        Json{{"retry_after", 5}});
+        }
+        ++n;
+    }
+    void give_back(const std::string& user) {
+        std::lock_guard lock(m_mutex);
+        auto it = m_open.find(user);
+        if (it != m_open.end() && --it->second == 0) m_open.erase(it);
+    }
+
+private:
+    std::size_t m_max;
+    std::mutex m_mutex;
+    std::unordered_map<std::string, std::size_t> m_open;
 };
 
 struct ServerApp::Impl {
@@ -279,12 +331,16 @@ struct ServerApp::Impl {
     std::string openapi_text;
     std::uint64_t subscription = 0;
     ServerApp::Services services;
+    std::shared_ptr<StreamSlots> stream_slots;
+    std::string guest_openapi_text; ///< /schema for callers without a token
     core::EventFeed feed; ///< the outbox (every process's changes) → `events` → streams
 
     Impl(const core::MetaRegistry& m, core::Database& d, const core::ControllerRegistry& c,
          core::EventBus& e, ServeOptions o, ServerApp::Services sv)
         : meta(m), db(d), controllers(c), events(e), options(std::move(o)), docs(m, d, &c),
           auth(m, d, options.auth, sv.shared_cache), http(options.http), services(sv),
+          stream_slots(std::make_shared<StreamSlots>(
+              std::max<std::size_t>(1, options.max_streams_per_user))),
           feed(d, e, sv.broker, std::chrono::milliseconds(25),
                [](const std::string& line) { fmt::print(stderr, "m serve: {}\n", line); }) {
         docs.set_jobs(services.jobs, services.queue);
@@ -300,7 +356,19 @@ struct ServerApp::Impl {
             }
         }
         openapi_text = openapi_document(meta, methods, M_VERSION).dump();
+        guest_openapi_text =
+            openapi_document(meta, methods, M_VERSION, [](const core::DocType& dt) {
+                const Principal guest;
+                for (const char* action : {"read", "create", "write"}) {
+                    if (core::allowed(dt, guest, action)) return true;
+                }
+                return false;
+            }).dump();
         install();
+        http.set_stream_expiry([](void* raw) {
+            const auto* state = static_cast<const StreamState*>(raw);
+            return state->expires != 0 && state->expires <= std::time(nullptr);
+        });
         subscription = events.subscribe([this](const core::DocEvent& e) { push(e); });
         feed.start();
     }
@@ -337,17 +405,18 @@ struct ServerApp::Impl {
         return *it->second;
     }
 
-    Principal authenticate(const httplib::Request& req, bool query_token = false) {
+    Principal authenticate(const httplib::Request& req, bool query_token = false,
+                           TokenInfo* info = nullptr) {
         std::string token = header_token(req);
         Principal who;
         if (!token.empty()) {
-            who = auth.from_access_token(token);
+            who = auth.from_access_token(token, info);
         } else if (req.has_header("X-API-Key")) {
             who = auth.from_api_key(req.get_header_value("X-API-Key"));
         } else if (std::string cookie = cookie_value(req, "m_token"); !cookie.empty()) {
-            who = auth.from_access_token(cookie);
+            who = auth.from_access_token(cookie, info);
         } else if (query_token && req.has_param("token")) {
-            who = auth.from_access_token(req.get_param_value("token"));
+            who = auth.from_access_token(req.get_param_value("token"), info);
         }
         t_request.user = who.user;
         return who;
@@ -363,12 +432,32 @@ struct ServerApp::Impl {
         }
     }
 
+    /// After a User changed here: its sessions are checked again before the next request, not
+    /// only once the outbox event arrives (a revocation takes effect at once).
+    void account_changed(const core::DocType& dt, const Json& doc) {
+        if (dt.name == core::k_user_doctype) auth.user_changed(doc.value("name", ""));
+    }
+
     /// After a commit: the document service wrote the event to the outbox in the transaction;
     /// the feed sends it to the streams now instead of at its next poll.
     void committed() { feed.wake(); }
 
     /// Sends an event to every stream that may see it (runs under the bus's lock).
     void push(const core::DocEvent& e) {
+        if (e.doctype == core::k_session_doctype && e.topic != "doc.created") {
+            // Revoked (logout, or the user's credentials changed, in any process): its tokens
+            // are refused from now on and its open streams end.
+            auth.session_revoked(e.doc_id);
+            http.close_streams([&](void* raw) {
+                return static_cast<const StreamState*>(raw)->session_id == e.doc_id;
+            });
+        } else if (e.doctype == core::k_user_doctype && e.topic != "doc.created") {
+            auth.user_changed(e.name);
+            http.close_streams([&](void* raw) { // API-key streams have no session to revoke
+                const auto* state = static_cast<const StreamState*>(raw);
+                return state->session_id.empty() && state->who.user == e.name;
+            });
+        }
         const core::DocType* dt = meta.find(e.doctype);
         // Internal DocTypes (Auth Session: every login and refresh) have no API, so no events.
         if (!dt || !dt->api_resource) return;
@@ -398,6 +487,13 @@ struct ServerApp::Impl {
                                                   "TUVWXYZ0123456789-_.") == std::string::npos;
             t_request.id = usable ? given : fmt::format("{:x}", ++g_request_counter);
             res.set_header("X-Request-Id", t_request.id);
+            security_headers(req, res);
+            if (!core::valid_utf8(req.path) || !params_valid_utf8(req)) {
+                send_json(res, 400,
+                          error_body("ValidationError", "the request path or query is not UTF-8",
+                                     nullptr));
+                return httplib::Server::HandlerResponse::Handled;
+            }
             prefer_gzip(req);
             no_length_means_no_body(req);
             return cors(req, res) ? httplib::Server::HandlerResponse::Handled
@@ -447,7 +543,8 @@ struct ServerApp::Impl {
         });
 
         svr.Get("/health", route("/health", [this](const auto&, auto& res) { health(res); }));
-        svr.Get("/metrics", route("/metrics", [this](const auto&, auto& res) {
+        svr.Get("/metrics", route("/metrics", [this](const auto& req, auto& res) {
+                    require_metrics_token(req);
                     MetricsGauges g;
                     auto s = http.stats();
                     g.connections = s.connections;
@@ -457,47 +554,52 @@ struct ServerApp::Impl {
                     g.db_pool_in_use = pool.in_use;
                     res.set_content(metrics.text(g), "text/plain; version=0.0.4");
                 }));
-        svr.Get("/schema", route("/schema", [this](const auto&, auto& res) {
-                    res.set_content(openapi_text, "application/json");
+        svr.Get("/schema", route("/schema", [this](const auto& req, auto& res) {
+                    // A guest sees only the DocTypes a guest may use; a bad token is a 401.
+                    Principal who = authenticate(req);
+                    res.set_content(who.is_guest() ? guest_openapi_text : openapi_text,
+                                    "application/json");
                 }));
         install_desk(svr);
 
-        svr.Post(
-            "/api/v1/auth/login", route("/api/v1/auth/login", [this](const auto& req, auto& res) {
-                Json body = body_object(req);
-                std::string login = body.value("email", body.value("username", ""));
-                TokenPair tokens = auth.login(login, body.value("password", ""), req.remote_addr);
-                t_request.user = login;
-                res.set_header("Set-Cookie",
-                               session_cookie(tokens.access_token, tokens.expires_in));
-                send_json(res, 200, tokens.to_json());
-            }));
+        svr.Post("/api/v1/auth/login",
+                 route("/api/v1/auth/login", [this](const auto& req, auto& res) {
+                     Json body = body_object(req);
+                     std::string login = string_member(body, "email");
+                     if (login.empty()) login = string_member(body, "username");
+                     const std::string password = string_member(body, "password");
+                     TokenPair tokens = auth.login(login, password, client_address(req));
+                     t_request.user = login;
+                     send_tokens(req, res, body, tokens);
+                 }));
         svr.Post("/api/v1/auth/refresh",
                  route("/api/v1/auth/refresh", [this](const auto& req, auto& res) {
-                     Json body = body_object(req);
-                     if (!body.contains("refresh_token") || !body["refresh_token"].is_string()) {
+                     Json body = body_object(req, true);
+                     std::string token = string_member(body, "refresh_token");
+                     if (token.empty()) token = cookie_value(req, "m_refresh");
+                     if (token.empty()) {
                          throw Error(ErrorKind::validation, "refresh_token is required");
                      }
-                     TokenPair tokens = auth.refresh(body["refresh_token"].get<std::string>());
-                     res.set_header("Set-Cookie",
-                                    session_cookie(tokens.access_token, tokens.expires_in));
-                     send_json(res, 200, tokens.to_json());
+                     TokenPair tokens = auth.refresh(token);
+                     tokens.refresh_token = token; // the same session: the cookie is renewed
+                     send_tokens(req, res, body, tokens);
                  }));
-        svr.Post("/api/v1/auth/logout",
-                 route("/api/v1/auth/logout", [this](const auto& req, auto& res) {
-                     Json body = body_object(req, true);
-                     std::string token = header_token(req);
-                     if (token.empty()) token = cookie_value(req, "m_token");
-                     if (body.contains("refresh_token") && body["refresh_token"].is_string()) {
-                         token = body["refresh_token"].get<std::string>();
-                     }
-                     if (token.empty()) {
-                         throw Error(ErrorKind::unauthenticated, "no session to end");
-                     }
-                     auth.logout(token);
-                     res.set_header("Set-Cookie", session_cookie("", 0));
-                     res.status = 204;
-                 }));
+        svr.Post(
+            "/api/v1/auth/logout", route("/api/v1/auth/logout", [this](const auto& req, auto& res) {
+                Json body = body_object(req, true);
+                std::string token = header_token(req);
+                if (token.empty()) token = cookie_value(req, "m_token");
+                if (std::string refresh = string_member(body, "refresh_token"); !refresh.empty()) {
+                    token = refresh;
+                }
+                if (token.empty()) {
+                    throw Error(ErrorKind::unauthenticated, "no session to end");
+                }
+                auth.logout(token);
+                res.set_header("Set-Cookie", session_cookie(req, "", 0));
+                res.headers.emplace("Set-Cookie", refresh_cookie(req, "", 0));
+                res.status = 204;
+            }));
         svr.Get("/api/v1/auth/me",
                 route("/api/v1/auth/me", [this](const auto& req, auto& res) { me(req, res); }));
         svr.Get("/api/v1/stream",
@@ -539,9 +641,70 @@ struct ServerApp::Impl {
                        [this](const auto& req, auto& res) { transition(req, res); }));
     }
 
-    std::string session_cookie(const std::string& token, std::int64_t max_age) const {
-        return fmt::format("m_token={}; Path=/; Max-Age={}; HttpOnly; SameSite=Strict", token,
-                           max_age);
+    /// The access token's cookie (every path) and the refresh token's (only the refresh path:
+    /// no other request carries it, and SameSite=Strict keeps it from cross-site posts).
+    std::string session_cookie(const httplib::Request& req, const std::string& token,
+                               std::int64_t max_age) const {
+        return fmt::format("m_token={}; Path=/; Max-Age={}; HttpOnly; SameSite=Strict{}", token,
+                           max_age, secure(req) ? "; Secure" : "");
+    }
+    std::string refresh_cookie(const httplib::Request& req, const std::string& token,
+                               std::int64_t max_age) const {
+        return fmt::format("m_refresh={}; Path=/api/v1/auth/refresh; Max-Age={}; HttpOnly; "
+                           "SameSite=Strict{}",
+                           token, max_age, secure(req) ? "; Secure" : "");
+    }
+
+    bool trusted_proxy(const httplib::Request& req) const {
+        return std::find(options.trusted_proxies.begin(), options.trusted_proxies.end(),
+                         req.remote_addr) != options.trusted_proxies.end();
+    }
+
+    /// The client's address: the peer, or — when the peer is a trusted proxy — the last address
+    /// of X-Forwarded-For that is not one of the trusted proxies.
+    std::string client_address(const httplib::Request& req) const {
+        if (!trusted_proxy(req) || !req.has_header("X-Forwarded-For")) return req.remote_addr;
+        std::string list = req.get_header_value("X-Forwarded-For");
+        std::size_t end = list.size();
+        while (end > 0) {
+            std::size_t comma = list.rfind(',', end - 1);
+            std::size_t begin = comma == std::string::npos ? 0 : comma + 1;
+            std::string hop = list.substr(begin, end - begin);
+            hop.erase(0, hop.find_first_not_of(" \t"));
+            hop.erase(hop.find_last_not_of(" \t") + 1);
+            if (!hop.empty() &&
+                std::find(options.trusted_proxies.begin(), options.trusted_proxies.end(), hop) ==
+                    options.trusted_proxies.end()) {
+                return hop.substr(0, 64);
+            }
+            if (comma == std::string::npos) break;
+            end = comma;
+        }
+        return req.remote_addr;
+    }
+
+    /// Served over TLS: the setting, or `X-Forwarded-Proto: https` from a trusted proxy.
+    bool secure(const httplib::Request& req) const {
+        return options.secure_cookies ||
+               (trusted_proxy(req) && req.get_header_value("X-Forwarded-Proto") == "https");
+    }
+
+    /// On every response (docs/ARCHITECTURE.md, threat model): the Desk's CSP on its pages, a
+    /// deny-all one elsewhere; no sniffing, no framing, no referrer leaving the site.
+    void security_headers(const httplib::Request& req, httplib::Response& res) const {
+        const bool desk = req.path == "/desk" || req.path.rfind("/desk/", 0) == 0;
+        res.set_header("Content-Security-Policy", desk ? k_desk_csp : k_api_csp);
+        res.set_header("X-Content-Type-Options", "nosniff");
+        res.set_header("X-Frame-Options", "DENY");
+        res.set_header("Referrer-Policy", "no-referrer");
+        if (secure(req)) res.set_header("Strict-Transport-Security", "max-age=31536000");
+    }
+
+    static bool params_valid_utf8(const httplib::Request& req) {
+        for (const auto& [key, value] : req.params) {
+            if (!core::valid_utf8(key) || !core::valid_utf8(value)) return false;
+        }
+        return true;
     }
 
     /// CORS (closed unless server.cors_origins lists the origin). Returns true when the request
@@ -594,6 +757,23 @@ struct ServerApp::Impl {
         const_cast<httplib::Request&>(req).headers.emplace("Content-Length", "0");
     }
 
+    /// The answer of login and refresh: both cookies, and the tokens in JSON — without the
+    /// refresh token when the caller asked for `"session": "cookie"` (the Desk: no token where
+    /// its JavaScript could read it).
+    void send_tokens(const httplib::Request& req, httplib::Response& res, const Json& body,
+                     TokenPair tokens) const {
+        res.set_header("Set-Cookie", session_cookie(req, tokens.access_token, tokens.expires_in));
+        if (!tokens.refresh_token.empty()) {
+            res.headers.emplace("Set-Cookie", refresh_cookie(req, tokens.refresh_token,
+                                                             options.auth.refresh_ttl_s));
+        }
+        // A refresh never hands back the token it was given (as before the cookie existed).
+        if (string_member(body, "session") == "cookie" || req.path == "/api/v1/auth/refresh") {
+            tokens.refresh_token.clear();
+        }
+        send_json(res, 200, tokens.to_json());
+    }
+
     void install_desk(httplib::Server& svr) {
         std::error_code ec;
         bool built =
@@ -632,6 +812,7 @@ struct ServerApp::Impl {
 
     // ---- handlers ------------------------------------------------------------------------
 
+    /// Up or down, never why: the database's error text goes to the log only.
     void health(httplib::Response& res) {
         Json body = Json::object();
         try {
@@ -641,9 +822,22 @@ struct ServerApp::Impl {
             body["database"] = "ok";
             send_json(res, 200, body);
         } catch (const Error& e) {
+            log_line(fmt::format("ts={} level=error request_id={} msg=health error={:?}",
+                                 utc_now_text(), t_request.id, e.what()));
             body["status"] = "unavailable";
-            body["database"] = e.what();
+            body["database"] = "unavailable";
             send_json(res, 503, body);
+        }
+    }
+
+    /// server.metrics_token, when set: /metrics wants `Authorization: Bearer <it>`.
+    void require_metrics_token(const httplib::Request& req) const {
+        if (options.metrics_token.empty()) return;
+        const std::string auth_header = req.get_header_value("Authorization");
+        const std::string expected = "Bearer " + options.metrics_token;
+        if (auth_header.size() != expected.size() ||
+            CRYPTO_memcmp(auth_header.data(), expected.data(), expected.size()) != 0) {
+            throw Error(ErrorKind::unauthenticated, "/metrics needs its token");
         }
     }
 
@@ -829,6 +1023,7 @@ struct ServerApp::Impl {
         check_rls(dt, who, docs.get(*session, dt.name, key), key);
         Json doc = docs.update(*session, dt.name, key, patch, who.user);
         uow.commit();
+        account_changed(dt, doc);
         committed();
         send_json(res, 200, doc);
     }
@@ -844,6 +1039,7 @@ struct ServerApp::Impl {
         check_rls(dt, who, doc, key);
         docs.remove(*session, dt.name, key, who.user);
         uow.commit();
+        account_changed(dt, doc);
         committed();
         res.status = 204;
     }
@@ -921,12 +1117,15 @@ struct ServerApp::Impl {
     }
 
     void stream(const httplib::Request& req, httplib::Response& res) {
-        Principal who = authenticate(req, true);
+        TokenInfo token;
+        Principal who = authenticate(req, true, &token);
         if (who.is_guest()) {
             throw Error(ErrorKind::unauthenticated, "authentication required for the stream");
         }
         auto state = std::make_shared<StreamState>();
         state->who = who;
+        state->session_id = token.session_id;
+        state->expires = token.expires;
         if (req.has_param("doctypes")) {
             std::string list = req.get_param_value("doctypes");
             std::size_t pos = 0;
@@ -957,6 +1156,8 @@ struct ServerApp::Impl {
                             fmt::format("Last-Event-ID must be an event id, got '{}'", last));
             }
         }
+        stream_slots->take(who.user); // given back when the stream ends
+        state->release = [slots = stream_slots, user = who.user] { slots->give_back(user); };
         events.replay(last_id, [&](core::EventBus::Missed missed) {
             std::string initial = "retry: 2000\n: connected\n\n";
             if (!missed) {

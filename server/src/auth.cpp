@@ -132,9 +132,18 @@ TokenPair AuthService::login(const std::string& login, const std::string& passwo
                     Json{{"fields", Json::array({"email", "password"})}});
     }
     // Both limits count every attempt; a success clears the account's count only, so one
-    // address cannot guess many accounts' passwords quickly either.
-    const std::string account_key = "account:" + login;
+    // address cannot guess many accounts' passwords quickly either. The account's limit is
+    // keyed on the account *and* the client address: failing from one address never locks the
+    // account's owner out from another (docs/ARCHITECTURE.md, threat model). Within it, failures
+    // back off gradually: after half the limit, each attempt waits 1, 2, 4 … s after the last.
+    const std::string account_key = "account:" + login + "|" + client;
     const std::string client_key = "client:" + client;
+    const std::size_t free_attempts = std::max<std::size_t>(1, m_options.login_per_account / 2);
+    if (long long wait = m_per_account.backoff(account_key, free_attempts); wait > 0) {
+        throw Error(ErrorKind::rate_limited,
+                    fmt::format("too many failed logins; try again in {} s", wait),
+                    Json{{"retry_after", wait}});
+    }
     for (auto* limiter : {&m_per_client, &m_per_account}) {
         const std::string& key = limiter == &m_per_client ? client_key : account_key;
         const std::size_t max =
@@ -270,7 +279,7 @@ void AuthService::logout(const std::string& token) {
     });
 }
 
-core::Principal AuthService::from_access_token(const std::string& token) const {
+core::Principal AuthService::from_access_token(const std::string& token, TokenInfo* info) const {
     Json claims = jwt_verify(token, m_options.secret, now());
     if (claims.value("typ", "") != "access") {
         throw Error(ErrorKind::unauthenticated, "not an access token");
@@ -278,18 +287,66 @@ core::Principal AuthService::from_access_token(const std::string& token) const {
     if (!claims.contains("sub") || !claims["sub"].is_string()) {
         throw Error(ErrorKind::unauthenticated, "token names no user");
     }
-    if (claims.contains("sid") && claims["sid"].is_string() &&
-        revoked(claims["sid"].get<std::string>())) {
-        throw Error(ErrorKind::unauthenticated, "session ended");
-    }
     core::Principal who;
     who.user = claims["sub"].get<std::string>();
+    std::string sid;
+    if (claims.contains("sid") && claims["sid"].is_string()) {
+        sid = claims["sid"].get<std::string>();
+        if (revoked(sid) || !session_live(sid, who.user)) {
+            throw Error(ErrorKind::unauthenticated, "session ended");
+        }
+    }
+    if (info) {
+        info->session_id = sid;
+        info->expires = claims.contains("exp") && claims["exp"].is_number_integer()
+                            ? claims["exp"].get<std::int64_t>()
+                            : 0;
+    }
     if (claims.contains("roles") && claims["roles"].is_array()) {
         for (const auto& r : claims["roles"]) {
             if (r.is_string()) who.roles.push_back(r.get<std::string>());
         }
     }
     return who;
+}
+
+bool AuthService::session_live(const std::string& sid, const std::string& user) const {
+    constexpr auto k_ttl = std::chrono::seconds(30);
+    const auto t = std::chrono::steady_clock::now();
+    {
+        std::lock_guard lock(m_mutex);
+        auto it = m_sessions.find(sid);
+        if (it != m_sessions.end() && t - it->second.read < k_ttl) return it->second.live;
+    }
+    bool live = false;
+    try {
+        core::DocumentService docs(m_meta, m_db);
+        auto session = m_db.session();
+        Json row = docs.get(*session, std::string(core::k_session_doctype), sid);
+        live = !row.value("revoked", false) && row.value("for_user", "") == user;
+    } catch (const Error& e) {
+        if (e.kind() != ErrorKind::not_found) throw;
+    }
+    std::lock_guard lock(m_mutex);
+    if (m_sessions.size() > 100000) m_sessions.clear();
+    m_sessions[sid] = SessionCheck{live, user, t};
+    return live;
+}
+
+void AuthService::session_revoked(const std::string& session_id) {
+    std::lock_guard lock(m_mutex);
+    m_revoked.insert(session_id);
+    m_sessions.erase(session_id);
+}
+
+void AuthService::user_changed(const std::string& user) {
+    std::lock_guard lock(m_mutex);
+    for (auto it = m_keys.begin(); it != m_keys.end();) {
+        it = it->second.who.user == user ? m_keys.erase(it) : std::next(it);
+    }
+    for (auto it = m_sessions.begin(); it != m_sessions.end();) {
+        it = it->second.user == user ? m_sessions.erase(it) : std::next(it);
+    }
 }
 
 bool AuthService::revoked(const std::string& sid) const {

@@ -4,17 +4,23 @@
 //
 //   accept thread  process_and_close_socket(fd) only registers fd in one epoll set (EPOLLONESHOT),
 //                  or evicts the longest-idle keep-alive connection / answers 503 at the cap.
-//   workers        block in epoll_wait(maxevents = 1) on that set; the winner runs the library's
-//                  process_request() on a buffered Stream of ours, then re-arms (keep-alive) or
-//                  closes the socket. An idle connection holds no thread.
+//   workers        block in epoll_wait(maxevents = 1) on that set; the winner reads what the
+//                  socket has (never waiting) into the connection's buffer and lets the
+//                  RequestFramer decide whether a whole request is there. Only a complete request
+//                  (headers and body, within the limits) is handed to the library's
+//                  process_request(), from memory; a partial one is re-armed, so a slow client
+//                  holds no thread. Then the socket is re-armed (keep-alive) or closed.
 //   event hub      one thread with its own epoll owns every hijacked event stream: it writes what
 //                  publish() renders, pings, notices disconnects, drops clients that fall behind,
-//                  and on its 1 s tick also sweeps idle keep-alive connections.
+//                  and on its 1 s tick also sweeps idle keep-alive connections and requests past
+//                  their deadline (headers within header_timeout, the body at min_body_rate).
 //
 // This relies on two 0.11.x internals (notes, pitfall 9): the private virtual
 // process_and_close_socket() and the protected process_request(). An upgrade of cpp-httplib
 // changes process_request's parameters, which fails to compile here rather than silently.
 #include "m/server/http_server.hpp"
+
+#include "m/server/request_framer.hpp"
 
 #include "m/core/error.hpp"
 #include "m/core/interrupt.hpp"
@@ -72,13 +78,57 @@ int64_t now_ms() {
         .count();
 }
 
+// An answer the transport writes straight to the socket, before or instead of the library: the
+// SPEC §6 error shape, and the connection closes after it.
+std::string direct_response(int status, std::string_view reason, std::string_view body,
+                            std::string_view extra_headers = {}) {
+    std::string out = "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason) +
+                      "\r\nContent-Type: application/json\r\nX-Content-Type-Options: nosniff\r\n"
+                      "Connection: close\r\n";
+    out += extra_headers;
+    out += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+    out += body;
+    return out;
+}
+
 // The answer at the connection cap, written straight to the socket (no request is read).
 const std::string& unavailable_response() {
     static const std::string response =
-        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-        "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
-        std::to_string(k_unavailable_body.size()) + "\r\n\r\n" + std::string(k_unavailable_body);
+        direct_response(503, "Service Unavailable", k_unavailable_body, "Retry-After: 1\r\n");
     return response;
+}
+
+const char* reason_phrase(int status) {
+    switch (status) {
+    case 400:
+        return "Bad Request";
+    case 408:
+        return "Request Timeout";
+    case 413:
+        return "Payload Too Large";
+    case 414:
+        return "URI Too Long";
+    case 431:
+        return "Request Header Fields Too Large";
+    default:
+        return "Error";
+    }
+}
+
+// A refused request (framer errors, deadlines) in the SPEC §6 shape.
+std::string refusal(int status, std::string_view message) {
+    const char* name = status == 408 ? "Timeout" : "ValidationError";
+    std::string body = R"({"error":")";
+    body += name;
+    body += R"(","message":")";
+    for (char c : message) { // the framer's own messages, plus a method name of the request
+        if (c == '"' || c == '\\') body += '\\';
+        if (static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x7f) {
+            body += c;
+        }
+    }
+    body += R"(","details":null})";
+    return direct_response(status, reason_phrase(status), body);
 }
 
 void log_error(const char* where, const char* what) {
@@ -190,63 +240,50 @@ thread_local Hijack t_hijack;
 enum ConnState : int { k_active, k_parked, k_closing };
 
 struct Conn {
-    explicit Conn(int socket) : fd(socket) {}
+    Conn(int socket, const FramerLimits& limits) : fd(socket), framer(limits) {}
     const int fd;
     std::atomic<int> state{k_parked};
     std::atomic<int64_t> idle_since_ms{0};
     std::atomic<std::size_t> served{0};
+    // The request being received (owned like the rest by whoever owns `state`); its progress is
+    // also published for the sweep's deadlines: when its first byte came (0 = none), when its
+    // headers were complete (0 = not yet) and how much body has arrived.
+    std::string in;
+    RequestFramer framer;
+    bool continue_sent = false;
+    std::atomic<int64_t> request_started_ms{0};
+    std::atomic<int64_t> body_started_ms{0};
+    std::atomic<std::size_t> body_received{0};
     // Filled once by the worker serving the first request (handed over through `state`).
     bool addresses_known = false;
     std::string remote_ip, local_ip;
     int remote_port = -1, local_port = -1;
 };
 
-// Per-worker buffers: a read buffer that a connection's pipelined requests are parsed from, and
-// the held write.
+// Per-worker buffers: what one recv() takes before it is appended to the connection's request,
+// and the held write.
 struct WorkerBuffers {
-    std::vector<char> in = std::vector<char>(k_read_buffer);
-    std::size_t in_begin = 0;
-    std::size_t in_end = 0;
+    std::vector<char> scratch = std::vector<char>(k_read_buffer);
     std::string out;
-
-    bool has_unread() const { return in_begin < in_end; }
-    void reset() {
-        in_begin = in_end = 0;
-        out.clear();
-    }
 };
 
-// httplib::Stream over a connection, used for one request. Reads are buffered (the library's
-// line reader asks for one byte at a time); the first write of a response (the status line and
-// headers) is held and leaves with the next write (the body) in one send(), or at flush(). A
-// read flushes what is held first, so `Expect: 100-continue` works. Waiting for data is
-// abandoned when the server stops, so a half-sent request cannot hold up stop().
+// httplib::Stream over one complete request that the framer found in the connection's buffer:
+// reads come from memory (the request is all there, so the library never waits for a client),
+// writes go to the socket. The first write of a response (the status line and headers) is held
+// and leaves with the next write (the body) in one send(), or at flush().
 class BufferedStream final : public httplib::Stream {
 public:
-    BufferedStream(Conn& conn, WorkerBuffers& buffers, int stop_fd, int read_timeout_ms)
-        : m_conn(conn), m_buffers(buffers), m_stop_fd(stop_fd), m_read_timeout_ms(read_timeout_ms) {
-    }
+    BufferedStream(Conn& conn, WorkerBuffers& buffers, std::string_view request)
+        : m_conn(conn), m_buffers(buffers), m_request(request) {}
 
-    bool is_readable() const override { return m_buffers.has_unread() || wait_readable(); }
+    bool is_readable() const override { return !m_request.empty(); }
     bool is_writable() const override { return m_ok; }
 
     ssize_t read(char* ptr, size_t size) override {
-        if (!m_buffers.out.empty() && !flush()) return -1;
-        m_hold = true; // what we write next starts a response (or a 100 Continue)
-        if (m_buffers.has_unread()) return take_buffered(ptr, size);
-        m_buffers.in_begin = m_buffers.in_end = 0;
-        const bool direct = size >= m_buffers.in.size(); // large body reads skip the copy
-        for (;;) {
-            const ssize_t n = ::recv(m_conn.fd, direct ? ptr : m_buffers.in.data(),
-                                     direct ? size : m_buffers.in.size(), MSG_DONTWAIT);
-            if (n >= 0) {
-                if (direct || n == 0) return n;
-                m_buffers.in_end = static_cast<std::size_t>(n);
-                return take_buffered(ptr, size);
-            }
-            if (errno == EINTR) continue;
-            if ((errno != EAGAIN && errno != EWOULDBLOCK) || !wait_readable()) return -1;
-        }
+        const std::size_t n = std::min(size, m_request.size());
+        std::memcpy(ptr, m_request.data(), n);
+        m_request.remove_prefix(n);
+        return static_cast<ssize_t>(n);
     }
 
     ssize_t write(const char* ptr, size_t size) override {
@@ -285,22 +322,6 @@ public:
     std::string take_unsent() { return std::exchange(m_buffers.out, std::string()); }
 
 private:
-    ssize_t take_buffered(char* ptr, size_t size) {
-        const std::size_t n = std::min(size, m_buffers.in_end - m_buffers.in_begin);
-        std::memcpy(ptr, m_buffers.in.data() + m_buffers.in_begin, n);
-        m_buffers.in_begin += n;
-        return static_cast<ssize_t>(n);
-    }
-
-    bool wait_readable() const {
-        pollfd fds[2] = {{m_conn.fd, POLLIN, 0}, {m_stop_fd, POLLIN, 0}};
-        for (;;) {
-            const int n = ::poll(fds, 2, m_read_timeout_ms);
-            if (n < 0 && errno == EINTR) continue;
-            return n > 0 && fds[1].revents == 0 && fds[0].revents != 0;
-        }
-    }
-
     void load_addresses() const {
         if (m_conn.addresses_known) return;
         socket_address(m_conn.fd, true, m_conn.remote_ip, m_conn.remote_port);
@@ -310,8 +331,7 @@ private:
 
     Conn& m_conn;
     WorkerBuffers& m_buffers;
-    int m_stop_fd;
-    int m_read_timeout_ms;
+    std::string_view m_request;
     bool m_hold = true;
     bool m_ok = true;
 };
@@ -477,6 +497,34 @@ public:
 
     std::size_t streams() const { return m_streams.load(); }
 
+    /// Ends (last chunk, close) every open stream for whose state `which` is true.
+    void close_streams(const std::function<bool(void* state)>& which) {
+        std::vector<std::shared_ptr<void>> released;
+        std::lock_guard lock(m_mutex);
+        for (auto it = m_clients.begin(); it != m_clients.end();) {
+            Client& client = it->second;
+            if (client.kind == Kind::lingering || !client.state || !which(client.state.get())) {
+                ++it;
+                continue;
+            }
+            if (client.kind == Kind::opening) { // adopt() closes it when its handler is done
+                client.overflow = true;
+                client.pending.clear();
+                ++it;
+                continue;
+            }
+            client.pending.append(k_last_chunk);
+            send_some(client.fd, client.pending);
+            it = close_client(it, released);
+        }
+    }
+
+    /// Checked for every open stream on each tick (a second): true ends the stream.
+    void set_expiry(std::function<bool(void* state)> expired) {
+        std::lock_guard lock(m_mutex);
+        m_expired = std::move(expired);
+    }
+
 private:
     enum class Kind { opening, stream, lingering };
     struct Client {
@@ -578,6 +626,11 @@ private:
             Client& client = it->second;
             if (client.kind == Kind::lingering && now >= client.deadline_ms) {
                 it = close_client(it, released);
+            } else if (client.kind == Kind::stream && m_expired && client.state &&
+                       m_expired(client.state.get())) {
+                client.pending.append(k_last_chunk);
+                send_some(client.fd, client.pending);
+                it = close_client(it, released);
             } else if (client.kind == Kind::stream && ping && client.pending.empty() &&
                        !write(it->first, client, frame_chunk(k_ping))) {
                 it = close_client(it, released);
@@ -637,6 +690,7 @@ private:
     int m_wake = -1;
     std::thread m_thread;
     std::function<void()> m_on_tick;
+    std::function<bool(void*)> m_expired;
 
     mutable std::mutex m_mutex;
     bool m_running = false;
@@ -709,11 +763,15 @@ struct HttpServer::Impl final : Transport {
     void reject(int fd) noexcept;
     void worker_loop() noexcept;
     void serve(Conn* conn, WorkerBuffers& buffers);
+    bool receive(Conn* conn, WorkerBuffers& buffers);
+    bool handle(Conn* conn, WorkerBuffers& buffers, std::size_t length);
+    void refuse(Conn* conn, int status, std::string_view message);
     void park(Conn* conn);
     void close_conn(Conn* conn);
     void sweep_idle();
 
     HttpOptions options;
+    FramerLimits limits;
     std::atomic<std::size_t> open_sockets{0};
     std::atomic<std::size_t> rejected{0};
     std::atomic<bool> stopping{false};
@@ -741,6 +799,11 @@ HttpServer::Impl::Impl(HttpOptions opts)
     options.read_timeout_s = std::max(1, options.read_timeout_s);
     options.write_timeout_s = std::max(1, options.write_timeout_s);
     options.max_connections = std::max<std::size_t>(1, options.max_connections);
+    options.header_timeout_s = std::max(1, options.header_timeout_s);
+    limits.max_body = options.max_body;
+    limits.max_header_bytes = std::max<std::size_t>(1024, options.max_header_bytes);
+    limits.max_request_line = std::min(limits.max_request_line, limits.max_header_bytes);
+    limits.max_headers = std::max<std::size_t>(1, options.max_headers);
 
     epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
     stop_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -904,7 +967,7 @@ bool HttpServer::Impl::admit(int fd) noexcept {
         }
         int yes = 1;
         ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
-        auto* conn = new Conn(fd);
+        auto* conn = new Conn(fd, limits);
         conn->idle_since_ms.store(now_ms());
         {
             std::lock_guard lock(conns_mutex);
@@ -983,60 +1046,145 @@ void HttpServer::Impl::worker_loop() noexcept {
     }
 }
 
-// Serves the requests waiting on `conn` (several when they were pipelined), then parks it,
-// closes it or hands it to the hub.
+// Reads what `conn` has received, then serves every complete request in it (several when they
+// were pipelined); then parks it (waiting for the rest of a request, or the next one), closes it,
+// or hands it to the hub. Never waits for the client.
 void HttpServer::Impl::serve(Conn* conn, WorkerBuffers& buffers) {
-    buffers.reset();
-    const int read_timeout_ms = options.read_timeout_s * 1000;
+    if (!receive(conn, buffers)) return;
     for (;;) {
-        BufferedStream stream(*conn, buffers, stop_fd, read_timeout_ms);
-        const bool last = stopping.load() || conn->served.load() + 1 >= k_keep_alive_max;
-        bool closed_by_client = false;
-        bool ok = false;
-        t_hijack = Hijack{};
-        bool failed = false;
-        try {
-            ok = server.serve_request(stream, last, closed_by_client);
-        } catch (const std::exception& e) {
-            // Thrown by an exception/error handler, the post-routing handler or the logger;
-            // what was written of the response is unknown, so the connection goes.
-            log_error("request", e.what());
-            failed = true;
-        } catch (...) {
-            log_error("request", "unknown exception");
-            failed = true;
-        }
-        Hijack hijack = std::exchange(t_hijack, Hijack{});
-        if (failed) {
-            if (hijack.stream != 0) hub.cancel(hijack.stream);
-            close_conn(conn);
+        const auto status = conn->framer.feed(conn->in);
+        if (status == RequestFramer::Status::error) {
+            refuse(conn, conn->framer.error_status(), conn->framer.error_message());
             return;
         }
-        ++conn->served;
-
-        if (hijack.stream != 0 && hijack.requested) {
-            std::string head = stream.take_unsent();
-            if (!hijack.initial.empty()) head += frame_chunk(hijack.initial);
-            ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, conn->fd, nullptr);
-            {
-                std::lock_guard lock(conns_mutex);
-                conns.erase(conn);
+        if (status == RequestFramer::Status::incomplete) {
+            if (conn->in.empty()) break; // idle between requests
+            const int64_t now = now_ms();
+            if (conn->request_started_ms.load() == 0) conn->request_started_ms.store(now);
+            if (conn->framer.headers_complete()) {
+                if (conn->body_started_ms.load() == 0) conn->body_started_ms.store(now);
+                conn->body_received.store(conn->framer.body_received());
+                // The client waits for this before it sends the body (RFC 9110 §10.1.1); the
+                // library never sees the Expect field (handle() drops it) so it sends no second.
+                if (conn->framer.expects_continue() && !conn->continue_sent) {
+                    conn->continue_sent = true;
+                    if (!send_all(conn->fd, "HTTP/1.1 100 Continue\r\n\r\n")) {
+                        close_conn(conn);
+                        return;
+                    }
+                }
             }
-            const int fd = conn->fd;
-            delete conn; // the socket stays open and counted; the hub owns it now
-            hub.adopt(hijack.stream, fd, std::move(head));
-            return;
+            break;
         }
-        if (hijack.stream != 0) hub.cancel(hijack.stream); // HEAD, or the response was replaced
-        const bool flushed = stream.flush();
-        if (!ok || !flushed || closed_by_client || last || stopping.load()) {
-            close_conn(conn);
-            return;
-        }
-        if (!buffers.has_unread()) break;
-        // A pipelined request is already in our buffer: no other worker could see it.
+        if (!handle(conn, buffers, conn->framer.length())) return;
+        if (conn->in.empty()) break;
+        // A pipelined request follows in our buffer: no other worker could see it.
     }
     park(conn);
+}
+
+// Appends what the socket has to the connection's request; false when it was closed (the peer
+// went away, or failed).
+bool HttpServer::Impl::receive(Conn* conn, WorkerBuffers& buffers) {
+    for (;;) {
+        const ssize_t n =
+            ::recv(conn->fd, buffers.scratch.data(), buffers.scratch.size(), MSG_DONTWAIT);
+        if (n > 0) {
+            conn->in.append(buffers.scratch.data(), static_cast<std::size_t>(n));
+            // What the framer refuses is refused before more is read: feed() sees it next.
+            if (conn->in.size() > limits.max_header_bytes && !conn->framer.headers_complete()) {
+                return true;
+            }
+            if (static_cast<std::size_t>(n) < buffers.scratch.size()) return true;
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
+        close_conn(conn); // end of input (a half-sent request is abandoned) or an error
+        return false;
+    }
+}
+
+// Runs the complete request of `length` bytes at the start of conn->in through the library.
+// False when the connection was closed or handed to the hub.
+bool HttpServer::Impl::handle(Conn* conn, WorkerBuffers& buffers, std::size_t length) {
+    if (conn->framer.expects_continue()) {
+        // Answered by serve() (or not needed: the body came with the headers).
+        conn->in.erase(conn->framer.expect_offset(), conn->framer.expect_length());
+        length -= conn->framer.expect_length();
+    }
+    buffers.out.clear();
+    BufferedStream stream(*conn, buffers, std::string_view(conn->in.data(), length));
+    const bool last = stopping.load() || conn->served.load() + 1 >= k_keep_alive_max;
+    bool closed_by_client = false;
+    bool ok = false;
+    t_hijack = Hijack{};
+    bool failed = false;
+    try {
+        ok = server.serve_request(stream, last, closed_by_client);
+    } catch (const std::exception& e) {
+        // Thrown by an exception/error handler, the post-routing handler or the logger; what was
+        // written of the response is unknown, so the connection goes.
+        log_error("request", e.what());
+        failed = true;
+    } catch (...) {
+        log_error("request", "unknown exception");
+        failed = true;
+    }
+    conn->in.erase(0, length);
+    conn->framer.reset();
+    conn->continue_sent = false;
+    conn->request_started_ms.store(0);
+    conn->body_started_ms.store(0);
+    conn->body_received.store(0);
+    Hijack hijack = std::exchange(t_hijack, Hijack{});
+    if (failed) {
+        if (hijack.stream != 0) hub.cancel(hijack.stream);
+        close_conn(conn);
+        return false;
+    }
+    ++conn->served;
+
+    if (hijack.stream != 0 && hijack.requested) {
+        std::string head = stream.take_unsent();
+        if (!hijack.initial.empty()) head += frame_chunk(hijack.initial);
+        ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, conn->fd, nullptr);
+        {
+            std::lock_guard lock(conns_mutex);
+            conns.erase(conn);
+        }
+        const int fd = conn->fd;
+        delete conn; // the socket stays open and counted; the hub owns it now
+        hub.adopt(hijack.stream, fd, std::move(head));
+        return false;
+    }
+    if (hijack.stream != 0) hub.cancel(hijack.stream); // HEAD, or the response was replaced
+    const bool flushed = stream.flush();
+    if (!ok || !flushed || closed_by_client || last || stopping.load()) {
+        close_conn(conn);
+        return false;
+    }
+    return true;
+}
+
+// Answers a request the framer refused (or a deadline missed) and closes the connection; the hub
+// drains what the client still sends, so it reads the answer instead of a reset.
+void HttpServer::Impl::refuse(Conn* conn, int status, std::string_view message) {
+    const std::string response = refusal(status, message);
+    {
+        std::lock_guard lock(conns_mutex);
+        conns.erase(conn);
+    }
+    ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, conn->fd, nullptr);
+    const int fd = conn->fd;
+    delete conn;
+    --open_sockets;
+    if (send_some(fd, response) < 0) {
+        ::close(fd);
+        return;
+    }
+    ::shutdown(fd, SHUT_WR);
+    hub.linger(fd);
 }
 
 void HttpServer::Impl::park(Conn* conn) {
@@ -1064,17 +1212,39 @@ void HttpServer::Impl::close_conn(Conn* conn) {
     delete conn;
 }
 
-// Hub thread, once a second: shut down keep-alive connections idle longer than the timeout; the
+// Hub thread, once a second: shut down keep-alive connections idle longer than the timeout, and
+// answer 408 to requests past their deadline (headers not complete header_timeout after their
+// first byte; a body averaging less than min_body_rate after the read_timeout's grace). The
 // worker woken by the shutdown frees them.
 void HttpServer::Impl::sweep_idle() {
-    const int64_t limit = now_ms() - int64_t{options.keep_alive_timeout_s} * 1000;
+    const int64_t now = now_ms();
+    const int64_t idle_limit = now - int64_t{options.keep_alive_timeout_s} * 1000;
+    const int64_t header_limit = now - int64_t{options.header_timeout_s} * 1000;
+    const int64_t grace_ms = int64_t{options.read_timeout_s} * 1000;
     std::lock_guard lock(conns_mutex);
     for (Conn* conn : conns) {
-        if (conn->idle_since_ms.load() > limit) continue;
-        int expected = k_parked;
-        if (conn->state.compare_exchange_strong(expected, k_closing)) {
-            ::shutdown(conn->fd, SHUT_RDWR);
+        const int64_t started = conn->request_started_ms.load();
+        const int64_t body_started = conn->body_started_ms.load();
+        const char* late = nullptr;
+        if (started == 0) {
+            if (conn->idle_since_ms.load() > idle_limit) continue;
+        } else if (body_started == 0) {
+            if (started > header_limit) continue;
+            late = "request headers not received in time";
+        } else {
+            const int64_t elapsed = now - body_started - grace_ms;
+            if (elapsed <= 0 || options.min_body_rate == 0) continue;
+            const auto expected = static_cast<std::size_t>(elapsed) * options.min_body_rate / 1000;
+            if (conn->body_received.load() >= expected) continue;
+            late = "request body arriving too slowly";
         }
+        int expected = k_parked;
+        if (!conn->state.compare_exchange_strong(expected, k_closing)) continue;
+        if (late) {
+            // Best effort: the socket is ours now (parked → closing) and the answer is small.
+            send_some(conn->fd, refusal(408, late));
+        }
+        ::shutdown(conn->fd, SHUT_RDWR);
     }
 }
 
@@ -1128,6 +1298,14 @@ void HttpServer::open_stream(httplib::Response& res, std::string initial,
 
 void HttpServer::publish(const std::function<std::string(void* state)>& render) {
     m_impl->hub.publish(render);
+}
+
+void HttpServer::close_streams(const std::function<bool(void* state)>& which) {
+    m_impl->hub.close_streams(which);
+}
+
+void HttpServer::set_stream_expiry(std::function<bool(void* state)> expired) {
+    m_impl->hub.set_expiry(std::move(expired));
 }
 
 HttpStats HttpServer::stats() const {

@@ -103,14 +103,16 @@ std::string roles_text(const DocType& dt, const std::string& action) {
 class Builder {
 public:
     Builder(const core::MetaRegistry& meta,
-            const std::map<std::string, std::vector<std::string>>& methods)
-        : m_meta(meta), m_methods(methods) {}
+            const std::map<std::string, std::vector<std::string>>& methods,
+            const std::function<bool(const DocType&)>& include)
+        : m_meta(meta), m_methods(methods), m_include(include) {}
 
     json build(const std::string& version);
 
 private:
     const core::MetaRegistry& m_meta;
     const std::map<std::string, std::vector<std::string>>& m_methods;
+    const std::function<bool(const DocType&)>& m_include;
     std::set<std::string> m_taken;             ///< component schema names
     std::map<std::string, std::string> m_keys; ///< DocType name -> schema name
     std::set<std::string> m_operation_ids;
@@ -829,7 +831,7 @@ json Builder::build(const std::string& version) {
 
     json tags = json::array();
     for (const auto& dt : m_meta.all()) {
-        if (!exposed(*dt)) continue;
+        if (!exposed(*dt) || (m_include && !m_include(*dt))) continue;
         add_doctype_schemas(*dt);
         add_doctype_paths(*dt);
         std::string description = dt->label;
@@ -860,8 +862,9 @@ json Builder::build(const std::string& version) {
 
 json openapi_document(const core::MetaRegistry& meta,
                       const std::map<std::string, std::vector<std::string>>& methods,
-                      const std::string& version) {
-    return Builder(meta, methods).build(version);
+                      const std::string& version,
+                      const std::function<bool(const DocType&)>& include) {
+    return Builder(meta, methods, include).build(version);
 }
 
 } // namespace m::server

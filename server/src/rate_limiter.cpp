@@ -66,6 +66,21 @@ bool RateLimiter::allow(const std::string& key, Clock::time_point now) {
     return true;
 }
 
+long long RateLimiter::backoff(const std::string& key, std::size_t free,
+                               Clock::time_point now) const {
+    std::lock_guard lock(m_mutex);
+    auto it = m_events.find(key);
+    if (it == m_events.end() || it->second.empty()) return 0;
+    const auto& events = it->second;
+    const auto live = std::upper_bound(events.begin(), events.end(), now - m_window);
+    const auto count = static_cast<std::size_t>(events.end() - live);
+    if (count < free) return 0;
+    const std::size_t shift = std::min<std::size_t>(count - free, 20);
+    const auto delay = std::min<std::chrono::seconds>(std::chrono::seconds(1LL << shift), m_window);
+    const auto wait = std::chrono::ceil<std::chrono::seconds>(events.back() + delay - now).count();
+    return std::max<long long>(0, wait);
+}
+
 long long RateLimiter::retry_after(const std::string& key, Clock::time_point now) const {
     std::lock_guard lock(m_mutex);
     auto it = m_events.find(key);

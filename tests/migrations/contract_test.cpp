@@ -134,7 +134,7 @@ TEST_CASE("every field type round-trips through the repository", "[contract][rep
                 "active": false, "day": "2026-02-28", "at": "2026-02-28T10:11:12.5Z",
                 "clock": "08:30:00", "ref": "6f9619ff-8b86-4011-b42d-00c04fc964ff",
                 "meta": {"tags": ["a", "b"], "n": 1}, "status": "Open", "email": "a@x.test",
-                "secret": "hunter2", "lines": [{"item": "A", "qty": 1}, {"item": "B", "qty": 2}]
+                "secret": "hunter2-hunter2", "lines": [{"item": "A", "qty": 1}, {"item": "B", "qty": 2}]
             })");
             Json saved = insert(*t.db, reg, doc);
             CHECK(saved["name"] == "S-1");

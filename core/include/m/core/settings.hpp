@@ -56,11 +56,17 @@ struct Settings {
     long long server_max_body = 10LL << 20;
     std::vector<std::string> cors_origins;
     std::string desk_dir;
-    long long access_ttl = 900;           ///< 15 minutes
-    long long refresh_ttl = 14LL * 86400; ///< 14 days
-    std::string nats_url;                 ///< empty = jobs and events in the database
-    long long job_lease = 30;             ///< seconds
-    std::string redis_url;                ///< empty = status in the database, cache in-process
+    long long header_timeout = 10;   ///< seconds for a request's headers to arrive
+    long long min_body_rate = 16384; ///< bytes/s a request body must average
+    long long max_streams_per_user = 10;
+    std::string metrics_token;                ///< empty = /metrics is open
+    std::vector<std::string> trusted_proxies; ///< addresses whose X-Forwarded-* are believed
+    bool secure_cookies = false;              ///< cookies get `Secure` (the site is on TLS)
+    long long access_ttl = 900;               ///< 15 minutes
+    long long refresh_ttl = 14LL * 86400;     ///< 14 days
+    std::string nats_url;                     ///< empty = jobs and events in the database
+    long long job_lease = 30;                 ///< seconds
+    std::string redis_url;                    ///< empty = status in the database, cache in-process
     /// key -> where its value came from: "default", the file name, ".env", "env", "flag".
     std::map<std::string, std::string> sources;
 

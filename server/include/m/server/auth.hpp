@@ -36,6 +36,12 @@ struct TokenPair {
     core::Json to_json() const;
 };
 
+/// What an access token says besides the caller: its session and when it expires.
+struct TokenInfo {
+    std::string session_id;   ///< empty for a token without a session
+    std::int64_t expires = 0; ///< unix seconds
+};
+
 class AuthService {
 public:
     /// `shared`: a cache every `m serve` process sees (Redis), for login rate limits and logout
@@ -56,7 +62,17 @@ public:
     void logout(const std::string& token);
 
     /// The caller of a bearer token (an access token). Throws Error{unauthenticated}.
-    core::Principal from_access_token(const std::string& token) const;
+    /// The session must still be live: revoked sessions (here, in the shared cache, or in the
+    /// Auth Session row, read at most every 30 s per session) are refused.
+    core::Principal from_access_token(const std::string& token, TokenInfo* info = nullptr) const;
+
+    /// An Auth Session row changed (revoked: its tokens are refused from now on), seen on the
+    /// outbox by any process.
+    void session_revoked(const std::string& session_id);
+
+    /// A User changed: cached API-key lookups and session checks of that user are dropped (the
+    /// next request reads the rows again).
+    void user_changed(const std::string& user);
 
     /// The caller of an API key `<key_id>.<secret>`. Throws Error{unauthenticated}.
     core::Principal from_api_key(const std::string& key);
@@ -89,6 +105,14 @@ private:
         std::chrono::steady_clock::time_point loaded;
     };
     std::unordered_map<std::string, CachedKey> m_keys; ///< key_id -> cached lookup (30 s)
+    /// Whether a session's row was live when last read, whose it is, and when (30 s).
+    struct SessionCheck {
+        bool live = false;
+        std::string user;
+        std::chrono::steady_clock::time_point read;
+    };
+    mutable std::unordered_map<std::string, SessionCheck> m_sessions;
+    bool session_live(const std::string& sid, const std::string& user) const;
 };
 
 } // namespace m::server

@@ -72,6 +72,14 @@ public:
     /// it must be quick and must not call back into the server.
     void publish(const std::function<std::string(void* state)>& render);
 
+    /// Ends every open stream for whose state `which` returns true (its session was revoked):
+    /// the last chunk, then the socket closes. Thread-safe; `which` runs under the hub's lock.
+    void close_streams(const std::function<bool(void* state)>& which);
+
+    /// Before listen(): `expired(state)` is asked for every open stream about once a second; a
+    /// stream it returns true for is ended (its token expired; the client reconnects).
+    void set_stream_expiry(std::function<bool(void* state)> expired);
+
     HttpStats stats() const;
 
 private:

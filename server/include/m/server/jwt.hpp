@@ -20,7 +20,7 @@ std::string jwt_sign(const nlohmann::json& claims, std::string_view secret);
 /// ("token expired", "token signature invalid", "token algorithm 'none' not accepted",
 /// "malformed token") otherwise. `now` is Unix seconds.
 nlohmann::json jwt_verify(std::string_view token, std::string_view secret, std::int64_t now,
-                          std::int64_t leeway_s = 30);
+                          std::int64_t leeway_s = 5);
 
 /// base64url without padding (RFC 4648 §5), and its inverse (throws core::Error{unauthenticated}
 /// on bad input).

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -21,8 +22,11 @@ namespace m::server {
 /// (`/api/v1/Sales%20Invoice`); component schemas are named by the DocType without spaces
 /// (`SalesInvoice`, plus `SalesInvoicePartial` and `SalesInvoiceList`), with `_2`, `_3`, ...
 /// when a name is taken. Pure function of its arguments; thread-safe.
+/// `include`, when given, keeps only the DocTypes it returns true for (a guest's document lists
+/// only what a guest may use).
 nlohmann::json openapi_document(const core::MetaRegistry& meta,
                                 const std::map<std::string, std::vector<std::string>>& methods,
-                                const std::string& version);
+                                const std::string& version,
+                                const std::function<bool(const core::DocType&)>& include = {});
 
 } // namespace m::server

@@ -18,8 +18,12 @@ struct HttpOptions {
     std::size_t max_body = 1 << 20;      ///< larger bodies get 413
     std::size_t max_connections = 10000; ///< idle + active + streams; beyond: evict idle or 503
     int keep_alive_timeout_s = 5;        ///< idle keep-alive connections are closed after this
-    int read_timeout_s = 5;
+    int read_timeout_s = 5;              ///< grace before the body's minimum rate applies
     int write_timeout_s = 5;
+    int header_timeout_s = 10;                ///< a request's headers must arrive within this: 408
+    std::size_t min_body_rate = 16 * 1024;    ///< bytes/s a body must average after the grace: 408
+    std::size_t max_header_bytes = 32768;     ///< request line + header fields: 431 beyond
+    std::size_t max_headers = 100;            ///< header fields: 431 beyond
     int stream_ping_s = 15;                   ///< ": ping" comment on every stream this often
     std::size_t stream_max_pending = 1 << 20; ///< a stream further behind than this is dropped
 };
@@ -37,9 +41,13 @@ struct AuthOptions {
 struct ServeOptions {
     HttpOptions http;
     AuthOptions auth;
-    std::vector<std::string> cors_origins; ///< empty = same origin only
-    std::filesystem::path desk_dir;        ///< built Desk; empty or missing = not served
-    bool access_log = true;                ///< one line per request on stderr
+    std::vector<std::string> cors_origins;    ///< empty = same origin only
+    std::filesystem::path desk_dir;           ///< built Desk; empty or missing = not served
+    bool access_log = true;                   ///< one line per request on stderr
+    std::size_t max_streams_per_user = 10;    ///< open live streams per user; beyond: 429
+    std::string metrics_token;                ///< non-empty: /metrics wants `Bearer <token>`
+    std::vector<std::string> trusted_proxies; ///< peers whose X-Forwarded-For/-Proto count
+    bool secure_cookies = false;              ///< `Secure` on every cookie (TLS in front)
 };
 
 /// One route of the API, for `m routes` and the metrics labels.

@@ -27,6 +27,12 @@ public:
     /// Seconds until `key` may try again (0 when it may now).
     long long retry_after(const std::string& key, Clock::time_point now = Clock::now()) const;
 
+    /// Gradual back-off: seconds `key` must still wait when it has `free` or more events in the
+    /// window: 1 s after the `free`-th, then 2, 4, 8 … (at most the window), counted from its
+    /// latest event. 0 when it may try now.
+    long long backoff(const std::string& key, std::size_t free,
+                      Clock::time_point now = Clock::now()) const;
+
     /// Forgets `key` (a successful login clears the account's failures).
     void reset(const std::string& key);
 

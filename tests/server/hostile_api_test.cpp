@@ -1,0 +1,289 @@
+// `m serve` against hostile or careless callers, as a user would meet it (a real server process on
+// a temp project): nesting bombs, bad UTF-8, mistyped login bodies, stream limits, sessions that
+// end when the account changes, cookies out of JavaScript's reach, security headers.
+#include "http_test_support.hpp"
+#include "server_fixture.hpp"
+
+using namespace m::test;
+using m::test::http::RawClient;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string nested(int depth) {
+    return std::string(static_cast<std::size_t>(depth), '[') + "1" +
+           std::string(static_cast<std::size_t>(depth), ']');
+}
+
+/// Opens /api/v1/stream on a raw socket and waits for ": connected".
+std::unique_ptr<RawClient> open_stream(int port, const std::string& token) {
+    auto c = std::make_unique<RawClient>(port);
+    if (!c->get("/api/v1/stream", "Authorization: Bearer " + token + "\r\n") ||
+        !c->read_until(": connected", 5s)) {
+        return nullptr;
+    }
+    return c;
+}
+
+/// The stream ended by the server: its last chunk arrived and the socket closed.
+bool ended(RawClient& stream, std::chrono::milliseconds within) {
+    return stream.read_until("0\r\n\r\n", within) && stream.wait_closed(2s);
+}
+
+std::string cookie_named(const httplib::Result& r, const std::string& name) {
+    for (const auto& [key, value] : r->headers) {
+        if (key == "Set-Cookie" && value.rfind(name + "=", 0) == 0) return value;
+    }
+    return {};
+}
+
+} // namespace
+
+TEST_CASE("hostile api: nesting past 64 levels is a 400 everywhere, never a crash", "[api]") {
+    ServedProject sp("sqlite");
+    auto c = sp.server->client();
+    const std::string t = sp.token("alice@test");
+    // 20,000 levels (40 KB) in a field value: the request that used to kill the process.
+    auto deep = c.Post("/api/v1/Customer", bearer(t), R"({"customer_name": )" + nested(20000) + "}",
+                       "application/json");
+    REQUIRE_STATUS(deep, 400);
+    CHECK(body_of(deep)["message"].get<std::string>().find("nested deeper than 64") !=
+          std::string::npos);
+    auto filters = c.Get("/api/v1/Customer?filters=" + nested(100), bearer(t));
+    REQUIRE_STATUS(filters, 400);
+    auto kwargs =
+        c.Post("/api/v1/rpc/Customer/anything", bearer(t), nested(100), "application/json");
+    REQUIRE(kwargs);
+    CHECK(kwargs->status >= 400);
+    CHECK(kwargs->status < 500);
+    // 64 levels are fine where JSON is allowed, and the server is alive.
+    REQUIRE_STATUS(c.Get("/health"), 200);
+}
+
+TEST_CASE("hostile api: bad UTF-8 and mistyped bodies are 400, not 500", "[api]") {
+    ServedProject sp("sqlite");
+    auto c = sp.server->client();
+    REQUIRE_STATUS(c.Get("/api/v1/%FF"), 400);
+    REQUIRE_STATUS(c.Get("/api/v1/Customer?filters=%FF"), 400);
+    auto login =
+        c.Post("/api/v1/auth/login",
+               R"({"email": ["a@test"], "password": "correct-horse-battery"})", "application/json");
+    REQUIRE_STATUS(login, 400);
+    CHECK(body_of(login)["message"] == "email must be a string");
+    REQUIRE_STATUS(c.Post("/api/v1/auth/login", "{\"email\": \"\xff\"}", "application/json"), 400);
+    REQUIRE_STATUS(c.Post("/api/v1/auth/refresh", R"({"refresh_token": 7})", "application/json"),
+                   400);
+}
+
+TEST_CASE("hostile api: security headers on every response", "[api]") {
+    ServedProject sp("sqlite");
+    auto c = sp.server->client();
+    for (const char* path : {"/health", "/api/v1/Customer", "/desk/", "/no/such/route"}) {
+        INFO(path);
+        auto r = c.Get(path);
+        REQUIRE(r);
+        CHECK(r->get_header_value("X-Content-Type-Options") == "nosniff");
+        CHECK(r->get_header_value("Referrer-Policy") == "no-referrer");
+        const std::string csp = r->get_header_value("Content-Security-Policy");
+        CHECK(csp.find("frame-ancestors 'none'") != std::string::npos);
+        if (std::string(path) == "/desk/") {
+            CHECK(csp.find("script-src 'self'") != std::string::npos);
+        } else {
+            CHECK(csp.rfind("default-src 'none'", 0) == 0);
+        }
+    }
+}
+
+TEST_CASE("hostile api: at most max_streams_per_user open streams per user", "[api]") {
+    ServedProject sp("sqlite", {{"M_MAX_STREAMS_PER_USER", "2"}});
+    const std::string alice = sp.token("alice@test");
+    auto one = open_stream(sp.server->port(), alice);
+    auto two = open_stream(sp.server->port(), alice);
+    REQUIRE(one);
+    REQUIRE(two);
+    auto c = sp.server->client();
+    auto third = c.Get("/api/v1/stream", bearer(alice));
+    REQUIRE_STATUS(third, 429);
+    // Another user is not affected; a closed stream gives its slot back.
+    REQUIRE(open_stream(sp.server->port(), sp.token("bob@test")));
+    one->close();
+    std::unique_ptr<RawClient> again;
+    for (int i = 0; i < 50 && !again; ++i) {
+        again = open_stream(sp.server->port(), alice);
+        if (!again) std::this_thread::sleep_for(100ms);
+    }
+    CHECK(again);
+}
+
+TEST_CASE("hostile api: a password change from the shell ends the user's sessions and streams",
+          "[api]") {
+    ServedProject sp("sqlite");
+    auto c = sp.server->client();
+    auto r =
+        c.Post("/api/v1/auth/login", json{{"email", "alice@test"}, {"password", k_password}}.dump(),
+               "application/json");
+    REQUIRE_STATUS(r, 200);
+    const std::string access = body_of(r)["access_token"].get<std::string>();
+    const std::string refresh = body_of(r)["refresh_token"].get<std::string>();
+    auto stream = open_stream(sp.server->port(), access);
+    REQUIRE(stream);
+    const std::string bob = sp.token("bob@test");
+    auto bobs_stream = open_stream(sp.server->port(), bob);
+    REQUIRE(bobs_stream);
+
+    // Another process (the CLI) changes the password: the server learns it from the outbox.
+    REQUIRE_EXIT(sp.project.m({"user", "set-password", "alice@test", "--password-stdin"},
+                              "a-brand-new-passphrase\n"),
+                 0);
+    CHECK(ended(*stream, 5s));
+    auto me = c.Get("/api/v1/auth/me", bearer(access));
+    REQUIRE_STATUS(me, 401);
+    REQUIRE_STATUS(
+        c.Post("/api/v1/auth/refresh", json{{"refresh_token", refresh}}.dump(), "application/json"),
+        401);
+    // Bob's stream and token are untouched.
+    REQUIRE_STATUS(c.Get("/api/v1/auth/me", bearer(bob)), 200);
+    CHECK_FALSE(bobs_stream->read_until("0\r\n\r\n", 500ms));
+}
+
+TEST_CASE("hostile api: disabling a user or removing a role ends the sessions at once", "[api]") {
+    ServedProject sp("sqlite");
+    auto c = sp.server->client();
+    const std::string admin = sp.token("admin@test");
+    const std::string alice = sp.token("alice@test");
+    const std::string bob = sp.token("bob@test");
+    REQUIRE_STATUS(c.Get("/api/v1/Customer", bearer(alice)), 200);
+    REQUIRE_STATUS(c.Put("/api/v1/User/alice@test", bearer(admin), R"({"enabled": false})",
+                         "application/json"),
+                   200);
+    REQUIRE_STATUS(c.Get("/api/v1/Customer", bearer(alice)), 401);
+
+    json user = body_of(c.Get("/api/v1/User/bob@test", bearer(admin)));
+    json roles = json::array();
+    for (const auto& row : user["roles"]) {
+        if (row["role"] != "Sales User") roles.push_back(row);
+    }
+    REQUIRE_STATUS(c.Put("/api/v1/User/bob@test", bearer(admin), json{{"roles", roles}}.dump(),
+                         "application/json"),
+                   200);
+    REQUIRE_STATUS(c.Get("/api/v1/Customer", bearer(bob)), 401);
+    // Logging in again gives the roles the user has now.
+    REQUIRE_STATUS(c.Get("/api/v1/Customer", bearer(sp.token("bob@test"))), 403);
+}
+
+TEST_CASE("hostile api: one password policy for the API and the shell", "[api]") {
+    ServedProject sp("sqlite");
+    auto c = sp.server->client();
+    const std::string admin = sp.token("admin@test");
+    auto weak =
+        c.Put("/api/v1/User/alice@test", bearer(admin), R"({"password": "x"})", "application/json");
+    REQUIRE_STATUS(weak, 400);
+    CHECK(body_of(weak)["message"].get<std::string>().find("at least 8 characters") !=
+          std::string::npos);
+    REQUIRE_STATUS(c.Put("/api/v1/User/alice@test", bearer(admin), R"({"password": "alice@test"})",
+                         "application/json"),
+                   400);
+    auto shell = sp.project.m({"user", "set-password", "alice@test", "--password-stdin"}, "x\n");
+    CHECK(shell.exit_code == 1);
+    CHECK(shell.err.find("at least 8 characters") != std::string::npos);
+}
+
+TEST_CASE("hostile api: the refresh token can live in an HttpOnly cookie only", "[api]") {
+    ServedProject sp("sqlite");
+    auto c = sp.server->client();
+    auto r = c.Post(
+        "/api/v1/auth/login",
+        json{{"email", "alice@test"}, {"password", k_password}, {"session", "cookie"}}.dump(),
+        "application/json");
+    REQUIRE_STATUS(r, 200);
+    CHECK_FALSE(body_of(r).contains("refresh_token"));
+    const std::string cookie = cookie_named(r, "m_refresh");
+    REQUIRE_FALSE(cookie.empty());
+    CHECK(cookie.find("Path=/api/v1/auth/refresh") != std::string::npos);
+    CHECK(cookie.find("HttpOnly") != std::string::npos);
+    CHECK(cookie.find("SameSite=Strict") != std::string::npos);
+    CHECK(cookie.find("Secure") == std::string::npos); // not over TLS here
+    const std::string value = cookie.substr(0, cookie.find(';'));
+
+    auto refreshed = c.Post("/api/v1/auth/refresh", {{"Cookie", value}}, R"({"session": "cookie"})",
+                            "application/json");
+    REQUIRE_STATUS(refreshed, 200);
+    CHECK_FALSE(body_of(refreshed).contains("refresh_token"));
+    const std::string access = body_of(refreshed)["access_token"].get<std::string>();
+    REQUIRE_STATUS(c.Get("/api/v1/auth/me", bearer(access)), 200);
+
+    auto out =
+        c.Post("/api/v1/auth/logout", {{"Cookie", "m_token=" + access}}, "{}", "application/json");
+    REQUIRE_STATUS(out, 204);
+    CHECK(cookie_named(out, "m_refresh").find("Max-Age=0") != std::string::npos);
+    REQUIRE_STATUS(c.Post("/api/v1/auth/refresh", {{"Cookie", value}}, "{}", "application/json"),
+                   401);
+}
+
+TEST_CASE("hostile api: Secure cookies behind a trusted TLS proxy", "[api]") {
+    ServedProject sp("sqlite", {{"M_TRUSTED_PROXIES", "127.0.0.1"}});
+    auto c = sp.server->client();
+    auto r =
+        c.Post("/api/v1/auth/login", {{"X-Forwarded-Proto", "https"}},
+               json{{"email", "alice@test"}, {"password", k_password}}.dump(), "application/json");
+    REQUIRE_STATUS(r, 200);
+    CHECK(cookie_named(r, "m_token").find("; Secure") != std::string::npos);
+    CHECK(cookie_named(r, "m_refresh").find("; Secure") != std::string::npos);
+    CHECK_FALSE(r->get_header_value("Strict-Transport-Security").empty());
+}
+
+TEST_CASE("hostile api: tokens and streams expire for real", "[api]") {
+    ServedProject sp("sqlite", {{"M_ACCESS_TTL", "2"}, {"M_REFRESH_TTL", "4"}});
+    auto c = sp.server->client();
+    auto r =
+        c.Post("/api/v1/auth/login", json{{"email", "alice@test"}, {"password", k_password}}.dump(),
+               "application/json");
+    REQUIRE_STATUS(r, 200);
+    const std::string access = body_of(r)["access_token"].get<std::string>();
+    const std::string refresh = body_of(r)["refresh_token"].get<std::string>();
+    auto stream = open_stream(sp.server->port(), access);
+    REQUIRE(stream);
+    CHECK(ended(*stream, 6s)); // its token expired: the client reconnects with a fresh one
+    // Requests allow the JWT leeway of 5 s (clocks of several nodes) on top of the expiry.
+    const auto expired_by = std::chrono::steady_clock::now() + 15s;
+    int me = 200;
+    while (me == 200 && std::chrono::steady_clock::now() < expired_by) {
+        std::this_thread::sleep_for(250ms);
+        auto r2 = c.Get("/api/v1/auth/me", bearer(access));
+        REQUIRE(r2);
+        me = body_of(r2).value("authenticated", false) ? 200 : r2->status;
+    }
+    CHECK(me == 401);
+    auto renewed =
+        c.Post("/api/v1/auth/refresh", json{{"refresh_token", refresh}}.dump(), "application/json");
+    REQUIRE_STATUS(renewed, 200);
+    // The refresh token itself runs out too.
+    const auto deadline = std::chrono::steady_clock::now() + 15s;
+    int status = 200;
+    while (status == 200 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(250ms);
+        auto again = c.Post("/api/v1/auth/refresh", json{{"refresh_token", refresh}}.dump(),
+                            "application/json");
+        REQUIRE(again);
+        status = again->status;
+    }
+    CHECK(status == 401);
+}
+
+TEST_CASE("hostile api: /metrics can require a token; ?token= never reaches the log", "[api]") {
+    ServedProject sp("sqlite", {{"M_METRICS_TOKEN", "scrape-me-0123"}});
+    auto c = sp.server->client();
+    REQUIRE_STATUS(c.Get("/metrics"), 401);
+    REQUIRE_STATUS(c.Get("/metrics", bearer("wrong")), 401);
+    REQUIRE_STATUS(c.Get("/metrics", bearer("scrape-me-0123")), 200);
+
+    const std::string token = sp.token("alice@test");
+    RawClient stream(sp.server->port());
+    REQUIRE(stream.get("/api/v1/stream?token=" + token));
+    REQUIRE(stream.read_until(": connected", 5s)); // the query token authenticates
+    stream.close();
+    REQUIRE_STATUS(c.Get("/health"), 200); // a later line in the log
+    const std::string log = sp.server->log();
+    CHECK(log.find("path=\"/api/v1/stream\"") != std::string::npos);
+    CHECK(log.find(token) == std::string::npos);
+}

@@ -14,7 +14,8 @@ m="$PWD/build/release/cli/m"
 mkdir -p build/demo
 cp -r examples/demo/. build/demo/
 cd build/demo
-[ -f .env ] || printf 'M_SECRET_KEY=%s\n' "$(head -c 32 /dev/urandom | base64 | tr -d '/+=')" > .env
+[ -f .env ] || (umask 077 && printf 'M_SECRET_KEY=%s\n' "$(head -c 32 /dev/urandom | base64 | tr -d '/+=')" > .env)
+chmod 600 .env # the signing key: the owner's only (docs/ARCHITECTURE.md, threat model)
 
 echo "== m info"; "$m" info
 echo "== m build (compiles apps/billing's C++, builds the Desk with its plugin)"; "$m" build

@@ -9,6 +9,7 @@ packages=(
   libcpp-httplib-dev libspdlog-dev postgresql postgresql-contrib wrk curl
   libnats-dev nats-server libhiredis-dev redis-server redis-tools
   chromium chromium-driver
+  clang libclang-rt-14-dev # the fuzz targets (scripts/fuzz.sh): libFuzzer, ASan, UBSan
 )
 
 # Chromium: the Desk's end-to-end tests drive Debian's browser (never a downloaded one).

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command (README, .ci/run): installs what is needed, builds m and the Desk with warnings
-# as errors, checks formatting, starts a throwaway PostgreSQL on a free loopback port, runs every
+# as errors, checks formatting, starts a throwaway PostgreSQL on a free loopback port, runs the
+# fuzz targets for a bounded time (scripts/fuzz.sh), runs every
 # test against SQLite and PostgreSQL (and the Desk's Vitest and Chromium tests), stops the server.
 # Exit code non-zero on any failure.
 set -euo pipefail
@@ -19,4 +20,5 @@ trap pg_stop EXIT
 pg_start
 export M_TEST_REQUIRE_POSTGRES=1 M_TEST_REQUIRE_NODE=1 M_TEST_REQUIRE_NATS=1 M_TEST_REQUIRE_REDIS=1
 
+scripts/fuzz.sh # the fuzz targets, a bounded time each (M_FUZZ_SECONDS)
 ctest --test-dir build/test --output-on-failure -j2

@@ -7,6 +7,7 @@
 #include "m/migrations/migrator.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <filesystem>
 #include <fstream>
@@ -21,6 +22,7 @@ struct Check {
     std::string name;
     bool ok;
     std::string detail;
+    bool warning = false; ///< ok, but the user should act (printed WARN)
 };
 
 void doctor(const GlobalOptions& options) {
@@ -63,6 +65,31 @@ void doctor(const GlobalOptions& options) {
             fs::remove(probe, ec);
             return fmt::format("{} is writable", probe.parent_path().string());
         });
+        checks.push_back(
+            {"file modes", true, [&] {
+                 // Secrets and data are the owner's only (docs/ARCHITECTURE.md, threat model).
+                 namespace fs = std::filesystem;
+                 std::vector<std::string> loose;
+                 for (const fs::path& p :
+                      {settings.project_root / ".env", settings.project_root / ".m",
+                       settings.project_root / ".m" / "m.sqlite3"}) {
+                     std::error_code ec;
+                     auto st = fs::status(p, ec);
+                     if (ec || !fs::exists(st)) continue;
+                     const auto others = fs::perms::group_all | fs::perms::others_all;
+                     if ((st.permissions() & others) != fs::perms::none) {
+                         loose.push_back(
+                             fmt::format("{} is {:o}", p.string(),
+                                         static_cast<unsigned>(st.permissions()) & 0777));
+                     }
+                 }
+                 if (!loose.empty()) {
+                     return fmt::format("readable by others: {} (chmod 600 the files, 700 .m)",
+                                        fmt::join(loose, ", "));
+                 }
+                 return std::string(".env and .m are the owner's only");
+             }()});
+        checks.back().warning = checks.back().detail.rfind("readable by others", 0) == 0;
         std::unique_ptr<core::Database> db;
         bool db_ok = run("database", [&] {
             db = make_database(settings);
@@ -117,12 +144,18 @@ void doctor(const GlobalOptions& options) {
         out["ok"] = all_ok;
         out["checks"] = Json::array();
         for (const auto& c : checks) {
-            out["checks"].push_back(Json{{"check", c.name}, {"ok", c.ok}, {"detail", c.detail}});
+            Json check{{"check", c.name}, {"ok", c.ok}, {"detail", c.detail}};
+            if (c.warning) check["warning"] = true;
+            out["checks"].push_back(std::move(check));
         }
         print_json(out);
     } else {
         for (const auto& c : checks) {
-            fmt::print("{}  {:<15} {}\n", c.ok ? "ok  " : "FAIL", c.name, c.detail);
+            fmt::print("{}  {:<15} {}\n",
+                       !c.ok       ? "FAIL"
+                       : c.warning ? "WARN"
+                                   : "ok  ",
+                       c.name, c.detail);
         }
     }
     if (!all_ok) throw ExitCode{1};

@@ -89,6 +89,9 @@ level = "info"
                fmt::format("# Secrets of this project; keep this file out of version control.\n"
                            "M_SECRET_KEY={}\n",
                            random_secret()));
+    // The signing key is the owner's only (docs/ARCHITECTURE.md, threat model).
+    fs::permissions(root / ".env", fs::perms::owner_read | fs::perms::owner_write,
+                    fs::perm_options::replace, ec);
     write_file(root / ".gitignore", ".m/\n.env\n");
     fs::create_directories(root / "apps", ec);
     if (options.json) {

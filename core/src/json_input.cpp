@@ -87,6 +87,9 @@ Json parse_json_input(std::string_view text, std::string_view what) {
         throw Error(ErrorKind::validation,
                     fmt::format("{}: malformed JSON at byte {}", what, e.byte),
                     Json{{"byte", e.byte}});
+    } catch (const Json::exception& e) {
+        // out_of_range: a number too large for a double (1e99999); found by the fuzzer.
+        throw Error(ErrorKind::validation, fmt::format("{}: unusable JSON: {}", what, e.what()));
     }
 }
 

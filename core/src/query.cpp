@@ -290,7 +290,12 @@ std::vector<OrderBy> parse_order_by(const DocType& dt, std::string_view text) {
                             fmt::format("order_by: '{}' is not asc or desc", shorten(dir)));
             spec = spec.substr(0, space);
         }
-        field_for(dt, spec, "order_by");
+        if (field_for(dt, spec, "order_by").type == FieldType::password) {
+            // Sorting by the hash would tell, row by row, how the hashes compare.
+            throw Error(
+                ErrorKind::validation,
+                fmt::format("DocType '{}': cannot order by password field '{}'", dt.name, spec));
+        }
         ob.field = spec;
         out.push_back(ob);
     }

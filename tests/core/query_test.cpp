@@ -56,6 +56,11 @@ TEST_CASE("hostile filters, fields and order_by are refused", "[query][bad-input
     CHECK_THROWS_WITH(parse_filters_text(dt, "[{"), Catch::Contains("malformed JSON"));
     CHECK_THROWS_WITH(parse_filters_text(dt, R"([["secret", "=", "x"]])"),
                       Catch::Contains("password field"));
+    CHECK_THROWS_WITH(m::core::parse_order_by(dt, "-secret"), Catch::Contains("password field"));
+    CHECK_THROWS_WITH(m::core::parse_order_by(dt, "name, secret asc"),
+                      Catch::Contains("password field"));
+    CHECK_THROWS_WITH(parse_filters_text(dt, std::string(65, '[') + std::string(65, ']')),
+                      Catch::Contains("nested deeper than 64"));
     CHECK_THROWS_WITH(m::core::parse_order_by(dt, "name; DROP TABLE customer"),
                       Catch::Contains("unknown field"));
     CHECK_THROWS_WITH(m::core::parse_order_by(dt, "name desc, modified sideways"),

@@ -7,6 +7,9 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -363,6 +366,14 @@ void SqliteDatabase::start() {
             throw Error(ErrorKind::unavailable, fmt::format("database: cannot create folder {}: {}",
                                                             dir.string(), ec.message()));
         }
+        std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
+                                     std::filesystem::perm_options::replace, ec);
+    }
+    // The database holds password and API-key hashes: created for its owner only (SQLite gives
+    // its -wal and -shm files the same mode).
+    if (!std::filesystem::exists(m_path, ec)) {
+        const int fd = ::open(m_path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd >= 0) ::close(fd);
     }
     m_pool = std::make_unique<PoolHolder>(m_pool_size, [this] { return open_connection(); });
     // Open one connection now so a bad path fails at start, not at first use; the first write

@@ -17,7 +17,7 @@ const api = process.env.FM_API ?? "http://127.0.0.1:8000";
 export default defineConfig({
   root: deskRoot,
   base: "/desk/",
-  plugins: [frameworkMPlugins({ deskRoot }), react(), viewPreload(), antdSsrStyles({ deskRoot })],
+  plugins: [frameworkMPlugins({ deskRoot }), react(), viewPreload({ deskRoot }), antdSsrStyles({ deskRoot })],
   resolve: { alias: { "@framework-m/sdk": sdk } },
   server: { proxy: { "/api": api, "/health": api } },
   test: {

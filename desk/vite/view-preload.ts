@@ -1,8 +1,15 @@
-// view-preload: lets index.html's boot script modulepreload the chunks of the view a URL opens
-// (the list or the form) while the shell's JavaScript is still downloading, instead of after it
-// has evaluated. Replaces the `/*fm-view-chunks*/{}` placeholder of index.html with
-// {"list": [urls], "form": [urls]}: each view's chunk and the chunks it imports that the entry
-// does not already load. Build only; in dev the placeholder stays an empty object.
+// view-preload: emits the boot prefetch (src/boot-prefetch.js) as an external script and lets it
+// modulepreload the chunks of the view a URL opens (the list or the form) while the shell's
+// JavaScript is still downloading, instead of after it has evaluated.
+// The boot script is a file, not an inline <script>, because the server's Content-Security-Policy
+// (script-src 'self') refuses inline scripts. Vite does not bundle a classic <script src>, so this
+// plugin does it: index.html's tag is swapped for a marker, and once the chunk names are known the
+// script's `/*fm-view-chunks*/{}` placeholder is replaced with {"list": [urls], "form": [urls]}
+// (each view's chunk and the chunks it imports that the entry does not already load), the result
+// is emitted as assets/boot-prefetch-<hash>.js, and the marker becomes its <script src>.
+// Build only; in dev Vite serves src/boot-prefetch.js as it is and the placeholder stays {}.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Plugin } from "vite";
 
 export const VIEWS: Record<string, string> = {
@@ -10,6 +17,10 @@ export const VIEWS: Record<string, string> = {
   form: "/src/views/FormView.tsx",
 };
 export const PLACEHOLDER = "/*fm-view-chunks*/{}";
+/** index.html's tag of the boot script (a path from the Desk's root). */
+export const BOOT_SCRIPT = "/src/boot-prefetch.js";
+const BOOT_TAG = `<script src="${BOOT_SCRIPT}"></script>`;
+const MARKER = "<!--fm-boot-prefetch-->";
 
 interface ChunkLike {
   type: "chunk" | "asset";
@@ -17,6 +28,12 @@ interface ChunkLike {
   imports?: string[];
   isEntry?: boolean;
   facadeModuleId?: string | null;
+}
+
+interface AssetLike {
+  type: "chunk" | "asset";
+  fileName: string;
+  source?: string | Uint8Array;
 }
 
 /** Chunk file names per view: the view's chunk and its static imports the entry lacks. */
@@ -41,7 +58,15 @@ export function viewChunks(bundle: Record<string, ChunkLike>): Record<string, st
   return out;
 }
 
-export default function viewPreload(): Plugin {
+/** The boot script's text with the view chunks' URLs filled in. */
+export function bootScript(source: string, bundle: Record<string, ChunkLike>, base: string): string {
+  const urls = Object.fromEntries(
+    Object.entries(viewChunks(bundle)).map(([v, files]) => [v, files.map((f) => base + f)]),
+  );
+  return source.replace(PLACEHOLDER, JSON.stringify(urls));
+}
+
+export default function viewPreload({ deskRoot }: { deskRoot: string }): Plugin {
   let base = "/";
   return {
     name: "framework-m-view-preload",
@@ -50,16 +75,27 @@ export default function viewPreload(): Plugin {
       base = c.base;
     },
     transformIndexHtml: {
+      order: "pre",
+      handler(html) {
+        return html.replace(BOOT_TAG, MARKER);
+      },
+    },
+    generateBundle: {
+      // After vite:build-html has emitted index.html.
       order: "post",
-      handler(html, ctx) {
-        if (!ctx.bundle || !html.includes(PLACEHOLDER)) return html;
-        const urls = Object.fromEntries(
-          Object.entries(viewChunks(ctx.bundle as Record<string, ChunkLike>)).map(([v, files]) => [
-            v,
-            files.map((f) => base + f),
-          ]),
+      handler(_options, bundle) {
+        const pages = (Object.values(bundle) as AssetLike[]).filter(
+          (a) => a.type === "asset" && a.fileName.endsWith(".html") && String(a.source ?? "").includes(MARKER),
         );
-        return html.replace(PLACEHOLDER, JSON.stringify(urls));
+        if (!pages.length) return;
+        const source = bootScript(
+          readFileSync(join(deskRoot, BOOT_SCRIPT), "utf8"),
+          bundle as unknown as Record<string, ChunkLike>,
+          base,
+        );
+        const ref = this.emitFile({ type: "asset", name: "boot-prefetch.js", source });
+        const tag = `<script src="${base}${this.getFileName(ref)}"></script>`;
+        for (const page of pages) page.source = String(page.source).replace(MARKER, tag);
       },
     },
   };

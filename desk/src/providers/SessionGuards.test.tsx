@@ -3,7 +3,7 @@ import { act, cleanup, fireEvent, render, screen, waitFor } from "@testing-libra
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { SessionGuards } from "./SessionGuards";
 import { configureHttp } from "./http";
-import { markExpired, resetSessionForTests, rememberTokens, sessionStore, setServerDown } from "./session";
+import { markExpired, resetSessionForTests, rememberLogin, sessionStore, setServerDown } from "./session";
 import { json, mockFetch, specError } from "./test-utils";
 
 const realFetch = globalThis.fetch;
@@ -36,11 +36,11 @@ describe("SessionGuards", () => {
   it("re-login modal: email prefilled, wrong password shows the server error, right one closes it", async () => {
     const m = mockFetch((c) =>
       (c.body as { password: string }).password === "right"
-        ? json(200, { access_token: "A", token_type: "bearer", expires_in: 900, refresh_token: "R" })
+        ? json(200, { access_token: "A", token_type: "bearer", expires_in: 900 })
         : specError(401, "PermissionDenied", "invalid email or password"),
     );
     configureHttp({ fetch: m.fn });
-    rememberTokens("R0", "admin@demo.test");
+    rememberLogin("admin@demo.test");
     mount();
     act(() => markExpired());
     await screen.findByTestId("relogin-modal");
@@ -54,7 +54,7 @@ describe("SessionGuards", () => {
     fireEvent.change(password, { target: { value: "right" } });
     fireEvent.click(screen.getByRole("button", { name: /log in/i }));
     await waitFor(() => expect(sessionStore.getSnapshot().expired).toBe(false));
-    expect(m.calls.at(-1)?.body).toEqual({ email: "admin@demo.test", password: "right" });
+    expect(m.calls.at(-1)?.body).toEqual({ email: "admin@demo.test", password: "right", session: "cookie" });
   });
 
   it("server-down banner while down; queries invalidated when it is back", async () => {

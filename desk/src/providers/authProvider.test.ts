@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { authProvider } from "./authProvider";
 import { configureHttp } from "./http";
-import { getLastEmail, getRefreshToken, resetSessionForTests } from "./session";
+import { getLastEmail, hasSessionMarker, resetSessionForTests } from "./session";
 import { json, mockFetch, specError, type Handler } from "./test-utils";
 
 const realFetch = globalThis.fetch;
@@ -17,12 +17,17 @@ beforeEach(() => resetSessionForTests());
 afterEach(() => configureHttp({ fetch: (...a) => realFetch(...a) }));
 
 describe("authProvider", () => {
-  it("login stores the refresh token and email", async () => {
-    use(() => json(200, { access_token: "A", token_type: "bearer", expires_in: 900, refresh_token: "R" }));
+  it("login asks for cookies only and remembers the session marker and email, no token", async () => {
+    use(() => json(200, { access_token: "A", token_type: "bearer", expires_in: 900 }));
     expect(await authProvider.login({ email: "a@b.c", password: "pw" })).toEqual({ success: true, redirectTo: "/" });
-    expect(calls[0]).toMatchObject({ url: "/api/v1/auth/login", method: "POST", body: { email: "a@b.c", password: "pw" } });
-    expect(getRefreshToken()).toBe("R");
+    expect(calls[0]).toMatchObject({
+      url: "/api/v1/auth/login",
+      method: "POST",
+      body: { email: "a@b.c", password: "pw", session: "cookie" },
+    });
+    expect(hasSessionMarker()).toBe(true);
     expect(getLastEmail()).toBe("a@b.c");
+    expect({ ...localStorage }).toEqual({ "fm.session": "1", "fm.email": "a@b.c" });
   });
 
   it("a wrong password → success false with the server's message", async () => {
@@ -40,16 +45,23 @@ describe("authProvider", () => {
     expect(await authProvider.getPermissions!()).toEqual(["Admin", "Sales User"]);
   });
 
-  it("check: not logged in → redirect /login (a stale refresh token is tried first)", async () => {
-    localStorage.setItem("fm.refresh_token", "stale");
+  it("check: not logged in → redirect /login (a stale session's refresh cookie is tried first)", async () => {
+    localStorage.setItem("fm.session", "1");
     use((c) => (c.url.endsWith("/refresh") ? specError(401, "PermissionDenied", "expired") : json(200, { authenticated: false })));
     expect(await authProvider.check()).toEqual({ authenticated: false, redirectTo: "/login" });
     expect(calls.map((c) => c.url)).toEqual(["/api/v1/auth/me", "/api/v1/auth/refresh"]);
+    expect(calls[1].body).toEqual({ session: "cookie" });
     expect(await authProvider.getIdentity!()).toBeNull();
   });
 
+  it("check: never logged in on this browser → /login without trying a refresh", async () => {
+    use(() => json(200, { authenticated: false }));
+    expect(await authProvider.check()).toEqual({ authenticated: false, redirectTo: "/login" });
+    expect(calls.map((c) => c.url)).toEqual(["/api/v1/auth/me"]);
+  });
+
   it("check: an expired cookie is refreshed silently", async () => {
-    localStorage.setItem("fm.refresh_token", "R");
+    localStorage.setItem("fm.session", "1");
     let fresh = false;
     use((c) => {
       if (c.url.endsWith("/refresh")) {
@@ -59,15 +71,36 @@ describe("authProvider", () => {
       return json(200, fresh ? me : { authenticated: false });
     });
     expect(await authProvider.check()).toEqual({ authenticated: true });
-    expect(getRefreshToken()).toBe("R");
+    expect(calls.find((c) => c.url.endsWith("/refresh"))?.body).toEqual({ session: "cookie" });
+    expect(hasSessionMarker()).toBe(true);
   });
 
-  it("logout revokes and forgets the tokens", async () => {
-    localStorage.setItem("fm.refresh_token", "R");
+  it("logout ends the cookie's session with {} and forgets the marker", async () => {
+    localStorage.setItem("fm.session", "1");
     use(() => new Response(null, { status: 204 }));
     expect(await authProvider.logout({})).toEqual({ success: true, redirectTo: "/login" });
-    expect(calls[0]).toMatchObject({ url: "/api/v1/auth/logout", method: "POST", body: { refresh_token: "R" } });
-    expect(getRefreshToken()).toBeNull();
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toMatchObject({ url: "/api/v1/auth/logout", method: "POST", body: {} });
+    expect(hasSessionMarker()).toBe(false);
+  });
+
+  it("logout with an expired access token refreshes first, so the session really ends", async () => {
+    localStorage.setItem("fm.session", "1");
+    let fresh = false;
+    use((c) => {
+      if (c.url.endsWith("/refresh")) {
+        fresh = true;
+        return json(200, { access_token: "A", token_type: "bearer", expires_in: 900 });
+      }
+      return fresh ? new Response(null, { status: 204 }) : specError(401, "PermissionDenied", "token expired");
+    });
+    expect((await authProvider.logout({})).success).toBe(true);
+    expect(calls.map((c) => [c.url, c.body])).toEqual([
+      ["/api/v1/auth/logout", {}],
+      ["/api/v1/auth/refresh", { session: "cookie" }],
+      ["/api/v1/auth/logout", {}],
+    ]);
+    expect(hasSessionMarker()).toBe(false);
   });
 
   it("logout still succeeds when the server refuses", async () => {

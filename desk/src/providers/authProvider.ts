@@ -1,8 +1,8 @@
-// Refine AuthProvider on /api/v1/auth/* (SPEC §6). The access token travels in the HttpOnly
-// cookie the server sets; the refresh token is kept in localStorage for silent refresh.
+// Refine AuthProvider on /api/v1/auth/* (SPEC §6). Both tokens travel in HttpOnly cookies the
+// server sets (`m_token`, and `m_refresh` for silent refresh): the Desk never sees or stores them.
 import type { AuthProvider } from "@refinedev/core";
-import { ApiError, apiFetch, clearPrimedSession, currentSession, login } from "./http";
-import { forgetSession, getRefreshToken } from "./session";
+import { ApiError, apiFetch, clearPrimedSession, currentSession, login, refreshSession } from "./http";
+import { forgetSession } from "./session";
 import type { CurrentUser } from "./types";
 
 export interface Identity {
@@ -28,15 +28,17 @@ export const authProvider: AuthProvider = {
 
   async logout() {
     clearPrimedSession();
-    const refresh = getRefreshToken();
+    const end = () => apiFetch("/api/v1/auth/logout", { method: "POST", body: {} });
     try {
-      // The refresh token names the session, so both tokens are revoked.
-      await apiFetch("/api/v1/auth/logout", {
-        method: "POST",
-        body: refresh ? { refresh_token: refresh } : {},
-      });
-    } catch {
-      // Already ended, or the server is unreachable: forget it locally all the same.
+      // The m_token cookie names the session; the server revokes it and clears both cookies.
+      await end();
+    } catch (e) {
+      // An expired access token cannot name the session, which would stay alive behind its
+      // refresh cookie: refresh once (new cookies) and end it with the fresh access token.
+      if (e instanceof ApiError && e.statusCode === 401 && (await refreshSession())) {
+        await end().catch(() => {});
+      }
+      // Otherwise already ended, or the server is unreachable: forget it locally all the same.
     }
     forgetSession();
     return { success: true, redirectTo: "/login" };

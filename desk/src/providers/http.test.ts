@@ -1,9 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { ApiError, apiFetch, configureHttp, login } from "./http";
-import { getRefreshToken, markSessionSeen, resetSessionForTests, sessionStore } from "./session";
+import { ApiError, apiFetch, configureHttp, login, refreshSession } from "./http";
+import { authProvider } from "./authProvider";
+import { hasSessionMarker, markSessionSeen, resetSessionForTests, sessionStore } from "./session";
 import { json, mockFetch, specError, type Handler } from "./test-utils";
 
 const realFetch = globalThis.fetch;
+const realSetItem = Storage.prototype.setItem;
 let calls: ReturnType<typeof mockFetch>["calls"];
 function use(handler: Handler) {
   const m = mockFetch(handler);
@@ -38,24 +40,24 @@ describe("apiFetch basics", () => {
 });
 
 describe("401 → refresh → retry", () => {
-  it("refreshes once for concurrent 401s and retries each request", async () => {
-    localStorage.setItem("fm.refresh_token", "R1");
+  it("refreshes once for concurrent 401s (with the refresh cookie) and retries each request", async () => {
+    localStorage.setItem("fm.session", "1");
     let cookie = "old";
     let refreshes = 0;
     use(async (c) => {
       if (c.url === "/api/v1/auth/refresh") {
         refreshes++;
-        expect(c.body).toEqual({ refresh_token: "R1" });
+        expect(c.body).toEqual({ session: "cookie" });
         await tick();
         cookie = "new";
-        return json(200, { access_token: "A2", token_type: "bearer", expires_in: 900, refresh_token: "R2" });
+        return json(200, { access_token: "A2", token_type: "bearer", expires_in: 900 });
       }
       return cookie === "new" ? json(200, { url: c.url }) : unauth();
     });
     const results = await Promise.all([apiFetch("/api/v1/A"), apiFetch("/api/v1/B"), apiFetch("/api/v1/C")]);
     expect(results).toEqual([{ url: "/api/v1/A" }, { url: "/api/v1/B" }, { url: "/api/v1/C" }]);
     expect(refreshes).toBe(1);
-    expect(getRefreshToken()).toBe("R2");
+    expect(hasSessionMarker()).toBe(true);
   });
 
   it("never logged in: a plain 401, no refresh", async () => {
@@ -68,14 +70,14 @@ describe("401 → refresh → retry", () => {
   });
 
   it("auth endpoints are never refreshed (a wrong password is just an error)", async () => {
-    localStorage.setItem("fm.refresh_token", "R1");
+    localStorage.setItem("fm.session", "1");
     use(() => specError(401, "PermissionDenied", "invalid email or password"));
     await expect(login("a@b.c", "bad")).rejects.toMatchObject({ statusCode: 401, message: "invalid email or password" });
     expect(calls).toHaveLength(1);
   });
 
   it("refresh fails after a session: waits for the re-login, then retries (edits survive)", async () => {
-    localStorage.setItem("fm.refresh_token", "R-dead");
+    localStorage.setItem("fm.session", "1");
     markSessionSeen();
     let loggedIn = false;
     use((c) => {
@@ -85,7 +87,7 @@ describe("401 → refresh → retry", () => {
           return specError(401, "PermissionDenied", "invalid email or password");
         }
         loggedIn = true;
-        return json(200, { access_token: "A", token_type: "bearer", expires_in: 900, refresh_token: "R-new" });
+        return json(200, { access_token: "A", token_type: "bearer", expires_in: 900 });
       }
       return loggedIn ? json(200, { saved: c.body }) : unauth();
     });
@@ -109,7 +111,77 @@ describe("401 → refresh → retry", () => {
     expect(await save).toEqual({ saved: { total: 5 } });
     expect(await other).toEqual({ saved: undefined });
     expect(sessionStore.getSnapshot().expired).toBe(false);
-    expect(getRefreshToken()).toBe("R-new");
+    expect(calls.find((c) => c.url === "/api/v1/auth/refresh")?.body).toEqual({ session: "cookie" });
+    expect(calls.at(-3)).toMatchObject({ url: "/api/v1/auth/login", body: { email: "a@b.c", password: "right", session: "cookie" } });
+  });
+
+  it("no session marker (logged out in another tab) after a session: the modal, no refresh to try", async () => {
+    markSessionSeen();
+    use(() => unauth());
+    const p = apiFetch("/api/v1/A");
+    await vi.waitFor(() => expect(sessionStore.getSnapshot().expired).toBe(true));
+    expect(calls.map((c) => c.url)).toEqual(["/api/v1/A"]);
+    use(() => json(200, { ok: true }));
+    await login("a@b.c", "pw");
+    expect(await p).toEqual({ ok: true });
+  });
+});
+
+describe("no token in reach of JavaScript", () => {
+  // Tokens an older server (or a wrong one) might still put in its JSON: none may be stored.
+  const TOKENS = ["ACCESS-1", "REFRESH-1", "ACCESS-2", "REFRESH-2"];
+
+  it("login, a silent refresh and logout never write a token to localStorage or sessionStorage", async () => {
+    const writes: Array<[string, string]> = [];
+    const setItem = vi.spyOn(Storage.prototype, "setItem").mockImplementation(function (this: Storage, k, v) {
+      writes.push([k, v]);
+      Reflect.apply(realSetItem, this, [k, v]);
+    });
+    let expired = false;
+    use((c) => {
+      if (c.url === "/api/v1/auth/login") {
+        return json(200, { access_token: TOKENS[0], token_type: "bearer", expires_in: 900, refresh_token: TOKENS[1] });
+      }
+      if (c.url === "/api/v1/auth/refresh") {
+        expired = false;
+        return json(200, { access_token: TOKENS[2], token_type: "bearer", expires_in: 900, refresh_token: TOKENS[3] });
+      }
+      if (c.url === "/api/v1/auth/logout") return new Response(null, { status: 204 });
+      return expired ? unauth() : json(200, { ok: true });
+    });
+    try {
+      await login("a@b.c", "pw");
+      expired = true;
+      expect(await apiFetch("/api/v1/A")).toEqual({ ok: true });
+      expect(await refreshSession()).toBe(true);
+      await authProvider.logout({});
+    } finally {
+      setItem.mockRestore();
+    }
+    expect(calls.map((c) => c.url)).toEqual([
+      "/api/v1/auth/login", "/api/v1/A", "/api/v1/auth/refresh", "/api/v1/A", "/api/v1/auth/refresh", "/api/v1/auth/logout",
+    ]);
+    expect(writes.length).toBeGreaterThan(0);
+    for (const [k, v] of writes) {
+      expect(["fm.session", "fm.email"]).toContain(k);
+      for (const t of TOKENS) expect(v).not.toContain(t);
+    }
+    const stored = [...Object.entries({ ...localStorage }), ...Object.entries({ ...sessionStorage })];
+    for (const [, v] of stored) for (const t of TOKENS) expect(v).not.toContain(t);
+    expect(sessionStorage.length).toBe(0);
+    expect(calls.filter((c) => c.url.startsWith("/api/v1/auth/")).map((c) => c.body)).toEqual([
+      { email: "a@b.c", password: "pw", session: "cookie" },
+      { session: "cookie" },
+      { session: "cookie" },
+      {},
+    ]);
+  });
+
+  it("a refresh token an older Desk left in localStorage is deleted when the Desk starts", async () => {
+    localStorage.setItem("fm.refresh_token", "legacy-refresh-token");
+    vi.resetModules();
+    await import("./session");
+    expect(localStorage.getItem("fm.refresh_token")).toBeNull();
   });
 });
 

@@ -1,14 +1,14 @@
 // The one HTTP client of the Desk: JSON in and out, cookie auth (HttpOnly `m_token`, same
-// origin), SPEC §6 errors as ApiError, silent token refresh, waiting for a re-login when the
-// session ended, and riding out a server that is down.
+// origin), SPEC §6 errors as ApiError, silent token refresh (with the HttpOnly `m_refresh`
+// cookie: no token is ever in reach of JavaScript), waiting for a re-login when the session
+// ended, and riding out a server that is down.
 import type { ErrorKind, MeReply } from "./types";
 import {
-  getRefreshToken,
   hadSession,
+  hasSessionMarker,
   loggedIn,
   markExpired,
   markSessionSeen,
-  rememberTokens,
   sessionStore,
   setServerDown,
   waitForRelogin,
@@ -93,22 +93,24 @@ export function bumpAuthGeneration(): void {
   authGeneration++;
 }
 
-/** POST /auth/refresh once for all concurrent callers; true when a new cookie was set. */
+/**
+ * POST /auth/refresh once for all concurrent callers; true when new cookies were set. The server
+ * reads the refresh token from the `m_refresh` cookie (sent only to that path) and answers
+ * without it in the JSON. Without the session marker this browser has not logged in since its
+ * last logout, so there is no refresh cookie worth trying.
+ */
 export function refreshSession(): Promise<boolean> {
   if (refreshing) return refreshing;
-  const token = getRefreshToken();
-  if (!token) return Promise.resolve(false);
+  if (!hasSessionMarker()) return Promise.resolve(false);
   refreshing = (async () => {
     try {
       const res = await config.fetch(apiUrl("/api/v1/auth/refresh"), {
         method: "POST",
         credentials: "same-origin",
         headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify({ refresh_token: token }),
+        body: JSON.stringify({ session: "cookie" }),
       });
       if (!res.ok) return false;
-      const body = (await res.json().catch(() => ({}))) as { refresh_token?: string };
-      rememberTokens(body.refresh_token);
       authGeneration++;
       return true;
     } catch {
@@ -294,22 +296,25 @@ export async function apiFetch<T = unknown>(path: string, init?: ApiInit): Promi
 
 // ---- login / session helpers used by authProvider and SessionGuards ------------------------
 
+/** The JSON of login and refresh with `session: "cookie"` (no refresh_token: it is a cookie). */
 export interface TokenReply {
   access_token: string;
   token_type: string;
   expires_in: number;
-  refresh_token?: string;
 }
 
-/** POST /auth/login; on success the cookie is set and waiting requests resume. */
+/**
+ * POST /auth/login with `session: "cookie"`: the server sets the HttpOnly `m_token` and
+ * `m_refresh` cookies; on success waiting requests resume. Nothing from the answer is stored.
+ */
 export async function login(email: string, password: string): Promise<TokenReply> {
   const tokens = await apiFetch<TokenReply>("/api/v1/auth/login", {
     method: "POST",
-    body: { email, password },
+    body: { email, password, session: "cookie" },
   });
   authGeneration++;
   clearPrimedSession();
-  loggedIn(tokens.refresh_token, email);
+  loggedIn(email);
   return tokens;
 }
 

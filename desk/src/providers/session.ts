@@ -11,13 +11,21 @@ export interface SessionSnapshot {
 
 type Listener = () => void;
 
-const REFRESH_KEY = "fm.refresh_token";
+// The refresh token is never in reach of JavaScript: the server keeps it in the HttpOnly m_refresh
+// cookie (login and refresh with `session: "cookie"`). What the page stores is not secret: the last
+// email (to prefill the re-login modal) and a marker that this browser logged in, so a 401 is worth
+// a silent refresh only when a refresh cookie can exist.
+const SESSION_KEY = "fm.session";
 const EMAIL_KEY = "fm.email";
+/** Where Desks before the m_refresh cookie kept the refresh token; deleted at start. */
+const LEGACY_REFRESH_KEY = "fm.refresh_token";
 
 let snapshot: SessionSnapshot = { expired: false, serverDown: false };
 const listeners = new Set<Listener>();
 /** true once this page has seen an authenticated session (login, or /auth/me said so) */
 let sessionSeen = false;
+/** the session marker when localStorage is unavailable */
+let markerInMemory = false;
 let reloginWaiters: Array<() => void> = [];
 let upWaiters: Array<() => void> = [];
 const loginListeners = new Set<Listener>();
@@ -42,22 +50,31 @@ function storage(): Storage | undefined {
   try {
     return typeof localStorage === "undefined" ? undefined : localStorage;
   } catch {
-    return undefined; // storage disabled (privacy mode): tokens live only in the cookie
+    return undefined; // storage disabled (privacy mode): the session marker lives in memory
   }
 }
 
-export function getRefreshToken(): string | null {
-  return storage()?.getItem(REFRESH_KEY) ?? null;
+/** Deletes a refresh token an older Desk left in localStorage (it is never read any more). */
+export function forgetLegacyTokens(): void {
+  storage()?.removeItem(LEGACY_REFRESH_KEY);
+}
+forgetLegacyTokens();
+
+/** Whether this browser logged in and has not logged out since (a refresh cookie may exist). */
+export function hasSessionMarker(): boolean {
+  const s = storage();
+  return s ? s.getItem(SESSION_KEY) === "1" : markerInMemory;
 }
 
 export function getLastEmail(): string {
   return storage()?.getItem(EMAIL_KEY) ?? "";
 }
 
-/** After a successful login or refresh. */
-export function rememberTokens(refreshToken: string | undefined, email?: string): void {
+/** After a successful login: the session marker, and the email for the re-login modal. */
+export function rememberLogin(email?: string): void {
   const s = storage();
-  if (refreshToken) s?.setItem(REFRESH_KEY, refreshToken);
+  markerInMemory = true;
+  s?.setItem(SESSION_KEY, "1");
   if (email) s?.setItem(EMAIL_KEY, email);
 }
 
@@ -69,9 +86,10 @@ export function hadSession(): boolean {
   return sessionSeen;
 }
 
-/** Logout: forget the tokens; anything waiting for a re-login is not resumed. */
+/** Logout: forget the session marker; anything waiting for a re-login is not resumed. */
 export function forgetSession(): void {
-  storage()?.removeItem(REFRESH_KEY);
+  markerInMemory = false;
+  storage()?.removeItem(SESSION_KEY);
   sessionSeen = false;
   set({ expired: false });
   for (const l of [...logoutListeners]) l();
@@ -100,8 +118,8 @@ export function waitForRelogin(signal?: AbortSignal): Promise<void> {
 }
 
 /** A login succeeded (first login or re-login): resume every waiting request. */
-export function loggedIn(refreshToken: string | undefined, email?: string): void {
-  rememberTokens(refreshToken, email);
+export function loggedIn(email?: string): void {
+  rememberLogin(email);
   sessionSeen = true;
   set({ expired: false });
   const waiters = reloginWaiters;
@@ -139,8 +157,9 @@ export function waitForServerUp(): Promise<void> {
 export function resetSessionForTests(): void {
   snapshot = { expired: false, serverDown: false };
   sessionSeen = false;
+  markerInMemory = false;
   reloginWaiters = [];
   upWaiters = [];
-  storage()?.removeItem(REFRESH_KEY);
+  storage()?.removeItem(SESSION_KEY);
   storage()?.removeItem(EMAIL_KEY);
 }

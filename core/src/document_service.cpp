@@ -11,16 +11,28 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <map>
 #include <mutex>
 #include <regex>
+#include <set>
 
 namespace m::core {
 
 namespace {
+
+/// 8-4-4-4-12 hexadecimal digits, as new_uuid() makes them.
+bool is_uuid(const std::string& s) {
+    if (s.size() != 36) return false;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? s[i] != '-' : !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
+    }
+    return true;
+}
 
 /// A field pattern, compiled once per process (patterns come from metadata, so the set is small;
 /// the loader has checked that each one compiles).
@@ -218,6 +230,7 @@ Json DocumentService::build_fields(Session& session, const DocType& dt, const Js
         if (f.type == FieldType::table) {
             const DocType& child = m_meta.get(f.options);
             Json rows = Json::array();
+            std::set<std::string> row_ids;
             for (std::size_t i = 0; i < value.size(); ++i) {
                 const Json& row = value[i];
                 std::string row_prefix =
@@ -232,7 +245,18 @@ Json DocumentService::build_fields(Session& session, const DocType& dt, const Js
                     }
                 }
                 Json built = build_fields(session, child, row, nullptr, errors, row_prefix);
-                if (row.contains("id") && row.at("id").is_string()) built["id"] = row.at("id");
+                if (auto id = row.find("id"); id != row.end() && !id->is_null()) {
+                    // A row keeps its id across saves; a new one may bring its own, but only a
+                    // UUID, once per document (the database would refuse a duplicate with its
+                    // own text).
+                    if (!id->is_string() || !is_uuid(id->get<std::string>())) {
+                        errors.push_back(row_prefix + "id must be a UUID");
+                    } else if (!row_ids.insert(id->get<std::string>()).second) {
+                        errors.push_back(row_prefix + "duplicate row id " + id->get<std::string>());
+                    } else {
+                        built["id"] = *id;
+                    }
+                }
                 rows.push_back(std::move(built));
             }
             value = std::move(rows);
@@ -449,7 +473,15 @@ void DocumentService::save_children(Session& session, const DocType& dt, Json& d
         Json& rows = doc[f.name];
         long long idx = 0;
         for (auto& row : rows) {
-            if (!row.contains("id")) row["id"] = new_uuid();
+            if (!row.contains("id")) {
+                row["id"] = new_uuid();
+            } else if (m_repo.exists(session, child, "id", row.at("id"))) {
+                // This document's own rows were deleted above: the id is another document's.
+                throw Error(ErrorKind::conflict,
+                            fmt::format("DocType '{}': field '{}' row {}: row id {} belongs to "
+                                        "another document",
+                                        dt.name, f.name, idx + 1, row.at("id").get<std::string>()));
+            }
             row["name"] = row["id"];
             row["owner"] = doc.at("owner");
             row["creation"] = doc.at("modified");

@@ -289,3 +289,102 @@ TEST_CASE("hostile api: /metrics can require a token; ?token= never reaches the 
     CHECK(log.find("path=\"/api/v1/stream\"") != std::string::npos);
     CHECK(log.find(token) == std::string::npos);
 }
+
+TEST_CASE("hostile api: child-row ids are UUIDs, once per document, never another document's",
+          "[api]") {
+    ServedProject sp("sqlite");
+    auto c = sp.server->client();
+    const std::string t = sp.token("alice@test");
+    REQUIRE_STATUS(
+        c.Post("/api/v1/Customer", bearer(t), R"({"customer_name": "Rowco"})", "application/json"),
+        201);
+    auto order = [&](const json& items) {
+        return c.Post("/api/v1/Order", bearer(t),
+                      json{{"customer", "Rowco"}, {"items", items}}.dump(), "application/json");
+    };
+    auto bad_id = order(json::array({{{"id", "x'; DROP TABLE y"}, {"item", "A"}}}));
+    REQUIRE_STATUS(bad_id, 400);
+    CHECK(body_of(bad_id)["message"].get<std::string>().find("id must be a UUID") !=
+          std::string::npos);
+    const std::string row_id = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+    auto twice =
+        order(json::array({{{"id", row_id}, {"item", "A"}}, {{"id", row_id}, {"item", "B"}}}));
+    REQUIRE_STATUS(twice, 400);
+    CHECK(body_of(twice)["message"].get<std::string>().find("duplicate row id") !=
+          std::string::npos);
+    auto first = order(json::array({{{"id", row_id}, {"item", "A"}}}));
+    REQUIRE_STATUS(first, 201);
+    CHECK(body_of(first)["items"][0]["id"] == row_id);
+    // The same row id in another document: a conflict in words, not the database's text.
+    auto stolen = order(json::array({{{"id", row_id}, {"item", "B"}}}));
+    REQUIRE_STATUS(stolen, 409);
+    CHECK(body_of(stolen)["message"].get<std::string>().find("belongs to another document") !=
+          std::string::npos);
+    // Saving the first document again with its own row id is fine.
+    const std::string name = body_of(first)["name"].get<std::string>();
+    REQUIRE_STATUS(c.Put("/api/v1/Order/" + name, bearer(t),
+                         json{{"items", json::array({{{"id", row_id}, {"item", "A2"}}})}}.dump(),
+                         "application/json"),
+                   200);
+}
+
+TEST_CASE("hostile api: another user's document is 404 on submit, cancel and versions (RLS)",
+          "[api]") {
+    ServedProject sp("sqlite", {}, [](const Project& p) {
+        write_file(p.doctype_file("shop", "claim"), json::parse(R"({"name": "Claim",
+          "apply_rls": true, "is_submittable": true, "track_changes": true,
+          "fields": [{"name": "title", "type": "data", "required": true}],
+          "permissions": {"read": ["Staff"], "write": ["Staff"], "create": ["Staff"],
+                          "submit": ["Staff"], "cancel": ["Staff"]}})")
+                                                        .dump());
+    });
+    auto c = sp.server->client();
+    const std::string alice = sp.token("alice@test");
+    const std::string bob = sp.token("bob@test");
+    auto made = c.Post("/api/v1/Claim", bearer(alice), R"({"title": "mine"})", "application/json");
+    REQUIRE_STATUS(made, 201);
+    const std::string id = body_of(made)["id"].get<std::string>();
+    REQUIRE_STATUS(c.Post("/api/v1/Claim/" + id + "/submit", bearer(bob), "", "application/json"),
+                   404);
+    REQUIRE_STATUS(c.Get("/api/v1/Claim/" + id + "/versions", bearer(bob)), 404);
+    REQUIRE_STATUS(c.Post("/api/v1/Claim/" + id + "/submit", bearer(alice), "", "application/json"),
+                   200);
+    REQUIRE_STATUS(c.Post("/api/v1/Claim/" + id + "/cancel", bearer(bob), "", "application/json"),
+                   404);
+    REQUIRE_STATUS(c.Get("/api/v1/Claim/" + id + "/versions", bearer(alice)), 200);
+    REQUIRE_STATUS(c.Post("/api/v1/Claim/" + id + "/cancel", bearer(alice), "", "application/json"),
+                   200);
+}
+
+TEST_CASE("hostile api: PUT refuses every bad input POST refuses", "[api]") {
+    ServedProject sp("sqlite");
+    auto c = sp.server->client();
+    const std::string t = sp.token("alice@test");
+    auto made =
+        c.Post("/api/v1/Customer", bearer(t), R"({"customer_name": "Putco"})", "application/json");
+    REQUIRE_STATUS(made, 201);
+    const std::string url = "/api/v1/Customer/Putco";
+    const char* bodies[] = {
+        "{",                             // malformed
+        "[1, 2]",                        // not an object
+        R"({"credit_limit": "lots"})",   // wrong type
+        R"({"credit_limit": -5})",       // below min
+        R"({"status": "Sideways"})",     // not an option
+        R"({"no_such_field": 1})",       // unknown field
+        R"({"credit_limit": 1e99999})",  // beyond a double
+        "{\"customer_name\": \"\xff\"}", // invalid UTF-8
+    };
+    for (const char* body : bodies) {
+        INFO(body);
+        auto post = c.Post("/api/v1/Customer", bearer(t), body, "application/json");
+        auto put = c.Put(url, bearer(t), body, "application/json");
+        REQUIRE(post);
+        REQUIRE(put);
+        CHECK(post->status == 400);
+        CHECK(put->status == 400);
+    }
+    auto deep =
+        c.Put(url, bearer(t), R"({"credit_limit": )" + nested(100) + "}", "application/json");
+    REQUIRE_STATUS(deep, 400);
+    REQUIRE_STATUS(c.Put(url, bearer(t), R"({"credit_limit": 5})", "application/json"), 200);
+}

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <functional>
 #include <mutex>
 #include <sys/wait.h>
 #include <thread>
@@ -151,10 +152,13 @@ struct ServedProject {
     Project project;
     std::unique_ptr<Server> server;
 
+    /// `more` adds to the project before it is migrated (DocTypes of a test's own).
     explicit ServedProject(const std::string& kind,
-                           const std::map<std::string, std::string>& env = {})
+                           const std::map<std::string, std::string>& env = {},
+                           const std::function<void(const Project&)>& more = {})
         : project(kind) {
         add_server_app(project);
+        if (more) more(project);
         REQUIRE_EXIT(project.m({"migrate"}), 0);
         REQUIRE_EXIT(
             project.m({"user", "create", "admin@test", "--role", "Admin", "--password-stdin"},

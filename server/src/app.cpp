@@ -11,6 +11,7 @@
 #include "m/core/permissions.hpp"
 #include "m/core/query.hpp"
 #include "m/server/openapi.hpp"
+#include "m/server/write_guard.hpp"
 
 #include <fmt/format.h>
 #include <openssl/crypto.h>
@@ -998,6 +999,7 @@ struct ServerApp::Impl {
         Json body = body_object(req);
         auto session = db.session();
         core::UnitOfWork uow(*session);
+        guard_write(meta, docs, *session, dt, who, body);
         Json doc = docs.insert(*session, dt.name, body, who.user);
         uow.commit();
         committed();
@@ -1021,6 +1023,7 @@ struct ServerApp::Impl {
         auto session = db.session();
         core::UnitOfWork uow(*session);
         check_rls(dt, who, docs.get(*session, dt.name, key), key);
+        guard_write(meta, docs, *session, dt, who, patch);
         Json doc = docs.update(*session, dt.name, key, patch, who.user);
         uow.commit();
         account_changed(dt, doc);

@@ -388,3 +388,52 @@ TEST_CASE("hostile api: PUT refuses every bad input POST refuses", "[api]") {
     REQUIRE_STATUS(deep, 400);
     REQUIRE_STATUS(c.Put(url, bearer(t), R"({"credit_limit": 5})", "application/json"), 200);
 }
+
+TEST_CASE("hostile api: links only to what the caller may read; read_only ignored on create",
+          "[api]") {
+    ServedProject sp("sqlite", {}, [](const Project& p) {
+        write_file(p.doctype_file("shop", "memo"), json::parse(R"({"name": "Memo",
+          "fields": [{"name": "note", "type": "link", "options": "Note"},
+                     {"name": "person", "type": "link", "options": "User"},
+                     {"name": "approved_by", "type": "data", "read_only": true}],
+          "permissions": {"read": ["Staff"], "write": ["Staff"], "create": ["Staff"]}})")
+                                                       .dump());
+    });
+    auto c = sp.server->client();
+    const std::string alice = sp.token("alice@test");
+    const std::string bob = sp.token("bob@test");
+    auto note =
+        c.Post("/api/v1/Note", bearer(alice), R"({"title": "alice's"})", "application/json");
+    REQUIRE_STATUS(note, 201);
+    const std::string alices_note = body_of(note)["name"].get<std::string>();
+
+    // Bob cannot see Alice's note: linking to it reads exactly like linking to nothing.
+    auto hidden =
+        c.Post("/api/v1/Memo", bearer(bob), json{{"note", alices_note}}.dump(), "application/json");
+    auto missing = c.Post("/api/v1/Memo", bearer(bob), json{{"note", "no-such-note"}}.dump(),
+                          "application/json");
+    REQUIRE_STATUS(hidden, 400);
+    REQUIRE_STATUS(missing, 400);
+    auto text = [](const httplib::Result& r, const std::string& name) {
+        std::string m = body_of(r)["message"].get<std::string>();
+        return m.replace(m.find(name), name.size(), "<name>");
+    };
+    CHECK(text(hidden, alices_note) == text(missing, "no-such-note"));
+    REQUIRE_STATUS(c.Post("/api/v1/Memo", bearer(alice), json{{"note", alices_note}}.dump(),
+                          "application/json"),
+                   201);
+
+    // Nobody but Admin reads User: whether the user exists is not told.
+    auto existing =
+        c.Post("/api/v1/Memo", bearer(bob), R"({"person": "admin@test"})", "application/json");
+    auto absent =
+        c.Post("/api/v1/Memo", bearer(bob), R"({"person": "ghost@test"})", "application/json");
+    REQUIRE_STATUS(existing, 403);
+    REQUIRE_STATUS(absent, 403);
+    CHECK(body_of(existing)["message"] == body_of(absent)["message"]);
+
+    auto memo = c.Post("/api/v1/Memo", bearer(bob), R"({"approved_by": "bob himself"})",
+                       "application/json");
+    REQUIRE_STATUS(memo, 201);
+    CHECK(body_of(memo)["approved_by"].is_null());
+}

@@ -149,7 +149,7 @@ fs::path sdk_include_dir() {
 
 void load_app_modules(const fs::path& root, const std::vector<std::string>& apps,
                       const core::MetaRegistry& meta, core::ControllerRegistry& controllers,
-                      bool build_stale, core::JobRegistry* jobs) {
+                      Stale stale, core::JobRegistry* jobs) {
     core::JobRegistry scratch; // jobs of a load that does not keep them (m build, m doctor)
     using AbiFn = const char* (*)();
     using RegisterFn = int (*)(AppRegistrar*, char*, std::size_t);
@@ -159,8 +159,13 @@ void load_app_modules(const fs::path& root, const std::vector<std::string>& apps
         std::error_code ec;
         bool built = fs::exists(module, ec);
         if (sources.files.empty()) continue; // an app without C++ needs no module
-        if (!built || fs::last_write_time(module, ec) < sources.newest) {
-            if (!build_stale) {
+        if (built && stale == Stale::load && fs::last_write_time(module, ec) < sources.newest) {
+            std::fprintf(stderr,
+                         "m: app '%s': its C++ is newer than its module; production loads what "
+                         "`m build` made (run it to deploy the change)\n",
+                         app.c_str());
+        } else if (!built || fs::last_write_time(module, ec) < sources.newest) {
+            if (stale != Stale::build) {
                 throw Error(ErrorKind::validation,
                             fmt::format("app '{}' has C++ code that is {}; run `m build`", app,
                                         built ? "newer than its module" : "not built"));

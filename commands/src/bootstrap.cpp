@@ -183,13 +183,31 @@ std::unique_ptr<Runtime> bootstrap(const GlobalOptions& options, Needs needs) {
     if (needs == Needs::settings) return rt;
     if (needs == Needs::full) {
         core::register_builtin_jobs(rt->jobs);
-        load_app_modules(rt->settings.project_root, rt->apps, rt->meta, rt->controllers, true,
-                         &rt->jobs);
+        load_app_modules(rt->settings.project_root, rt->apps, rt->meta, rt->controllers,
+                         rt->settings.production() ? Stale::load : Stale::build, &rt->jobs);
     }
     rt->database = rt->container.add(make_database(rt->settings));
     rt->container.start();
     if (needs == Needs::full) rt->start_services();
     return rt;
+}
+
+void require_private_project(const core::Settings& settings) {
+    if (!settings.production()) return;
+    namespace fs = std::filesystem;
+    const fs::path& root = settings.project_root;
+    for (const fs::path& p :
+         {root, root / "apps", root / ".m", root / ".env", root / "framework_config.toml"}) {
+        std::error_code ec;
+        const auto st = fs::status(p, ec);
+        if (ec || !fs::exists(st)) continue;
+        if ((st.permissions() & fs::perms::others_write) != fs::perms::none) {
+            throw Error(ErrorKind::validation,
+                        fmt::format("{} may be written by others (mode {:o}); production refuses "
+                                    "to run it: chmod o-w",
+                                    p.string(), static_cast<unsigned>(st.permissions()) & 0777));
+        }
+    }
 }
 
 } // namespace m::commands

@@ -100,7 +100,7 @@ void doctor(const GlobalOptions& options) {
         if (have_meta) {
             run("app modules", [&] {
                 core::ControllerRegistry controllers;
-                load_app_modules(settings.project_root, apps, meta, controllers, false);
+                load_app_modules(settings.project_root, apps, meta, controllers, Stale::refuse);
                 return fmt::format("{} controller(s) registered", controllers.doctypes().size());
             });
         }

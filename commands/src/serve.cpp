@@ -47,6 +47,7 @@ void serve(const GlobalOptions& options, Needs needs, const ServeFlags& flags) {
     using Serve = int (*)(const server::ServeRequest*, char*, std::size_t);
     auto run = module_symbol<Serve>(module, "m_server_serve", k_what);
 
+    require_private_project(load_settings_for(options)); // before any app code is loaded
     auto rt = bootstrap(options, needs);
     const auto& s = rt->settings;
     migrations::Migrator migrator(rt->db(), rt->meta, s.project_root, rt->apps);

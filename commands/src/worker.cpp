@@ -35,6 +35,7 @@ void worker(const GlobalOptions& options, Needs needs, const WorkerFlags& flags)
     sigaddset(&signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+    require_private_project(load_settings_for(options)); // before any app code is loaded
     auto rt = bootstrap(options, needs);
     core::DocumentService documents(rt->meta, rt->db(), &rt->controllers);
     documents.set_jobs(&rt->jobs, rt->queue);

@@ -66,6 +66,11 @@ void apply(Settings& s, const std::string& key, const std::string& value, const 
     };
     if (key == "project.name") {
         s.project_name = value;
+    } else if (key == "project.env") {
+        if (value != "development" && value != "production") {
+            bad(fmt::format("'{}' is not development or production", value));
+        }
+        s.environment = value;
     } else if (key == "database.url") {
         if (!value.empty() && value.rfind("sqlite://", 0) != 0 &&
             value.rfind("postgres://", 0) != 0 && value.rfind("postgresql://", 0) != 0) {
@@ -220,6 +225,10 @@ std::map<std::string, std::string> read_dotenv(const fs::path& file) {
 const std::vector<SettingSpec>& setting_specs() {
     static const std::vector<SettingSpec> specs{
         {"project.name", "M_PROJECT_NAME", "name of the project", false},
+        {"project.env", "M_ENV",
+         "development or production (production: m serve and m worker compile no app code and "
+         "refuse a project folder others may write to)",
+         false},
         {"database.url", "DATABASE_URL",
          "postgres://... or sqlite:///path; unset = SQLite in the project's .m/", true},
         {"database.pool_size", "M_DB_POOL_SIZE", "connections per process (1-256)", false},
@@ -329,6 +338,7 @@ std::string Settings::effective_database_url() const {
 
 std::string Settings::value_of(const std::string& key) const {
     if (key == "project.name") return project_name;
+    if (key == "project.env") return environment;
     if (key == "database.url") return database_url;
     if (key == "database.pool_size") return std::to_string(db_pool_size);
     if (key == "apps.installed") return fmt::format("{}", fmt::join(installed_apps, ","));

@@ -171,3 +171,39 @@ TEST_CASE("app modules that cannot be used stop bootstrap with a precise error",
         CHECK(contains(r.err, "app 'billing' registers a controller for unknown DocType 'Invoce'"));
     }
 }
+
+TEST_CASE("M_ENV=production compiles no app code and refuses a folder others may write to",
+          "[commands][build][security]") {
+    Project p("sqlite");
+    add_billing(p);
+    write_file(p.root() / "apps/billing/doctypes/invoice/controller.cpp", k_invoice_controller);
+    const std::map<std::string, std::string> production{{"M_ENV", "production"}};
+
+    // Not built: production says so instead of compiling.
+    auto unbuilt = p.m({"doc", "list", "Customer"}, "", production);
+    CHECK_EXIT(unbuilt, 1);
+    CHECK(contains(unbuilt.err, "not built; run `m build`"));
+    CHECK_FALSE(contains(unbuilt.err, "building app"));
+
+    REQUIRE_EXIT(p.m({"build"}), 0);
+    REQUIRE_EXIT(p.m({"migrate"}), 0);
+    // C++ newer than its module: loaded as `m build` made it, with a warning, never rebuilt.
+    const auto module = p.root() / ".m/modules/billing.so";
+    const auto built_at = fs::last_write_time(module);
+    fs::last_write_time(p.root() / "apps/billing/doctypes/invoice/controller.cpp",
+                        built_at + std::chrono::seconds(10));
+    auto stale = p.m({"doc", "list", "Customer"}, "", production);
+    REQUIRE_EXIT(stale, 0);
+    CHECK(contains(stale.err, "production loads what `m build` made"));
+    CHECK(fs::last_write_time(module) == built_at);
+
+    // A project folder others may write to: m serve and m worker refuse to start.
+    fs::permissions(p.root() / "apps", fs::perms::others_write, fs::perm_options::add);
+    for (const std::vector<std::string>& command :
+         {std::vector<std::string>{"serve", "--port", "0"}, std::vector<std::string>{"worker"}}) {
+        auto refused = p.m(command, "", production);
+        CHECK_EXIT(refused, 1);
+        CHECK(is_one_line(refused.err));
+        CHECK(contains(refused.err, "may be written by others"));
+    }
+}

@@ -37,14 +37,17 @@ void build_app_module(const std::filesystem::path& project_root, const std::stri
                       const AppSources& sources);
 
 /// Loads the modules of `apps` in order and lets each register its controllers. An app whose
-/// C++ is newer than its module (or not built) is built first, with a note on stderr; with
-/// `build_stale` false (`m doctor`) that is an error instead. Throws Error{validation|unavailable}
-/// naming the app when that build fails, a module does not load, was built for another m, fails
-/// to register, or registers a controller for a DocType that does not exist. Loaded modules stay
-/// loaded for the life of the process.
+/// C++ is newer than its module (or not built) is built first, with a note on stderr
+/// (Stale::build); with Stale::refuse (`m doctor`) that is an error instead; with Stale::load
+/// (M_ENV=production: nothing is compiled at run time) a module that exists is loaded with a
+/// warning that its C++ is newer, and a missing one is an error. Throws
+/// Error{validation|unavailable} naming the app when that build fails, a module does not load, was
+/// built for another m, fails to register, or registers a controller for a DocType that does not
+/// exist. Loaded modules stay loaded for the life of the process.
+enum class Stale { build, refuse, load };
 void load_app_modules(const std::filesystem::path& project_root,
                       const std::vector<std::string>& apps, const core::MetaRegistry& meta,
-                      core::ControllerRegistry& controllers, bool build_stale = true,
+                      core::ControllerRegistry& controllers, Stale stale = Stale::build,
                       core::JobRegistry* jobs = nullptr);
 
 } // namespace m::commands

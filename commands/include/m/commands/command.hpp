@@ -73,6 +73,11 @@ core::Settings load_settings_for(const GlobalOptions& options);
 /// Builds the runtime up to `needs` (composition root). Throws core::Error.
 std::unique_ptr<Runtime> bootstrap(const GlobalOptions& options, Needs needs);
 
+/// For the long-running commands (m serve, m worker) with M_ENV=production: throws
+/// Error{validation} when the project folder, its apps/, .m/, .env or framework_config.toml may be
+/// written by others (anyone could then change the code or the settings they run).
+void require_private_project(const core::Settings& settings);
+
 /// Loads a module of m (m-postgres.so, m-server.so) once: next to the executable (build tree),
 /// then ../lib/m (installed). `version_symbol` names its version function, which must return this
 /// m's version. Throws Error{unavailable} naming `what` when it is missing or does not fit.

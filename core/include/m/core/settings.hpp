@@ -50,6 +50,7 @@ struct Settings {
     bool apps_explicit = false; ///< false = every app under apps/
     std::string secret_key;
     std::string log_level = "info";
+    std::string environment = "development"; ///< M_ENV: development or production
     std::string server_host = "127.0.0.1";
     int server_port = 8000;
     int server_threads = 8;
@@ -69,6 +70,10 @@ struct Settings {
     std::string redis_url;                    ///< empty = status in the database, cache in-process
     /// key -> where its value came from: "default", the file name, ".env", "env", "flag".
     std::map<std::string, std::string> sources;
+
+    /// M_ENV=production: `m serve` and `m worker` compile no app code and refuse a project folder
+    /// that others may write to.
+    bool production() const { return environment == "production"; }
 
     /// The effective database URL: database_url, or sqlite:///<root>/.m/m.sqlite3.
     std::string effective_database_url() const;

@@ -10,6 +10,7 @@
 #include "m/core/outbox.hpp"
 #include "m/core/permissions.hpp"
 #include "m/core/query.hpp"
+#include "m/server/desk_files.hpp"
 #include "m/server/openapi.hpp"
 #include "m/server/write_guard.hpp"
 
@@ -783,23 +784,18 @@ struct ServerApp::Impl {
         svr.Get("/desk",
                 route("/desk", [](const auto&, auto& res) { res.set_redirect("/desk/"); }));
         if (built) {
-            // Files first (httplib refuses ../ in mounted paths); other paths under /desk/ are
-            // client-side routes of the single-page app and get index.html.
+            // A file of the Desk folder (never one outside it, through `..` or a symlink), else
+            // a client-side route of the single-page app: index.html.
             // Vite names files in assets/ by their content hash: they never change, so browsers
             // may keep them (a rebuilt Desk has new names in its index.html, which is no-cache).
-            if (fs::is_directory(options.desk_dir / "assets", ec)) {
-                svr.set_mount_point("/desk/assets", (options.desk_dir / "assets").string(),
-                                    {{"Cache-Control", "public, max-age=31536000, immutable"}});
-            }
-            svr.set_mount_point("/desk", options.desk_dir.string(),
-                                {{"Cache-Control", "no-cache"}});
-            auto index = options.desk_dir / "index.html";
-            svr.Get(R"(/desk/.*)", route("/desk/{path}", [index](const auto&, auto& res) {
-                        std::ifstream in(index, std::ios::binary);
-                        std::stringstream text;
-                        text << in.rdbuf();
-                        res.set_header("Cache-Control", "no-cache");
-                        res.set_content(text.str(), "text/html; charset=utf-8");
+            auto files = std::make_shared<DeskFiles>(options.desk_dir);
+            svr.Get(R"(/desk/(.*))", route("/desk/{path}", [files](const auto& req, auto& res) {
+                        auto file = files->file(req.matches[1].str());
+                        DeskFile page = file ? std::move(*file) : files->index();
+                        res.set_header("Cache-Control", page.immutable
+                                                            ? "public, max-age=31536000, immutable"
+                                                            : "no-cache");
+                        res.set_content(std::move(page.content), page.content_type);
                     }));
         } else {
             svr.Get(R"(/desk/.*)", route("/desk/{path}", [](const auto&, auto& res) {

@@ -764,8 +764,12 @@ TEST_CASE("serve: the Desk's files, client-side routes, no traversal; CORS close
     REQUIRE(route);
     CHECK(route->status == 200);
     CHECK(route->body.find("<title>Desk</title>") != std::string::npos);
-    for (const char* evil : {"/desk/../secret.txt", "/desk/%2e%2e/secret.txt",
-                             "/desk/assets/../../secret.txt", "/desk/..%2fsecret.txt"}) {
+    // A symlink inside the Desk folder pointing out of it is never followed.
+    fs::create_symlink(p.root() / "secret.txt", desk / "assets" / "leak.js");
+    fs::create_directory_symlink(p.root(), desk / "assets" / "up");
+    for (const char* evil :
+         {"/desk/../secret.txt", "/desk/%2e%2e/secret.txt", "/desk/assets/../../secret.txt",
+          "/desk/..%2fsecret.txt", "/desk/assets/leak.js", "/desk/assets/up/secret.txt"}) {
         auto r = c.Get(evil);
         INFO(evil);
         if (r) CHECK(r->body.find("top secret") == std::string::npos);

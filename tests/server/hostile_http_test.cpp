@@ -4,6 +4,8 @@
 // set short so the tests wait for conditions of a few seconds, never for a fixed time.
 #include "http_test_support.hpp"
 
+#include <sys/resource.h>
+
 using namespace m::test::http;
 using m::server::HttpOptions;
 using namespace std::chrono_literals;
@@ -172,4 +174,41 @@ TEST_CASE("hostile: a body slower than min_body_rate gets 408; a steady one is s
     REQUIRE(done);
     CHECK(done->status == 200);
     CHECK(done->body == "40000");
+}
+
+TEST_CASE("hostile: 1,000 slow-loris and 1,000 idle keep-alive sockets starve no request",
+          "[http]") {
+    rlimit lim{};
+    getrlimit(RLIMIT_NOFILE, &lim);
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+    REQUIRE(lim.rlim_cur >= 4500); // both ends of 2,000 sockets (root raises it to the hard limit)
+    HttpOptions options = small_options();
+    options.header_timeout_s = 60; // the slow ones stay for the whole test
+    options.keep_alive_timeout_s = 60;
+    TestServer t(options);
+    std::vector<std::unique_ptr<RawClient>> held;
+    for (int i = 0; i < 1000; ++i) {
+        auto slow = std::make_unique<RawClient>(t.port());
+        REQUIRE(slow->send("GET /hello HTTP/1.1\r\nX-Slow: "));
+        held.push_back(std::move(slow));
+        auto idle = std::make_unique<RawClient>(t.port());
+        REQUIRE(idle->get("/hello"));
+        held.push_back(std::move(idle));
+    }
+    for (std::size_t i = 1; i < held.size(); i += 2) { // every idle one got its answer
+        auto answer = held[i]->read_response(10s);
+        REQUIRE(answer);
+        REQUIRE(answer->status == 200);
+    }
+    for (auto& c : held) c->send("x"); // the slow ones go on, the idle ones pipeline junk
+    // Fresh clients are served, each in well under the generous bound of a shared machine.
+    for (int i = 0; i < 20; ++i) {
+        RawClient quick(t.port());
+        REQUIRE(quick.get("/echo?n=" + std::to_string(i)));
+        auto response = quick.read_response(2s);
+        REQUIRE(response);
+        CHECK(response->body == std::to_string(i));
+    }
+    CHECK(t.server().stats().connections >= 2000);
 }

@@ -7,6 +7,7 @@
 #include "m/core/doctype.hpp"
 #include "m/core/error.hpp"
 #include "m/core/settings.hpp"
+#include "support.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -46,8 +47,7 @@ namespace {
 std::optional<std::string> server_url() {
     const char* url = std::getenv("M_TEST_POSTGRES_URL");
     if (url != nullptr && *url != '\0') return std::string(url);
-    const char* required = std::getenv("M_TEST_REQUIRE_POSTGRES");
-    if (required != nullptr && std::string_view(required) == "1") {
+    if (m::test::service_required("POSTGRES")) {
         FAIL("PostgreSQL required but M_TEST_POSTGRES_URL unset");
     }
     WARN("M_TEST_POSTGRES_URL unset: PostgreSQL test skipped (see scripts/lib/postgres.sh)");

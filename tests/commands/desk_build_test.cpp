@@ -78,8 +78,7 @@ TEST_CASE("m build: the Desk with the project's plugins, monolith and MFE; error
     }
     SECTION("the plugin is built into .m/desk; removing it returns to the built-in Desk") {
         if (!desk_installed()) {
-            if (std::getenv("M_TEST_REQUIRE_NODE"))
-                FAIL("desk/node_modules missing: scripts/desk.sh");
+            if (service_required("NODE")) FAIL("desk/node_modules missing: scripts/desk.sh");
             WARN("the Desk's npm packages are not installed (scripts/desk.sh): Vite part skipped");
             return;
         }

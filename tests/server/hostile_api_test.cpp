@@ -437,3 +437,36 @@ TEST_CASE("hostile api: links only to what the caller may read; read_only ignore
     REQUIRE_STATUS(memo, 201);
     CHECK(body_of(memo)["approved_by"].is_null());
 }
+
+TEST_CASE("hostile api: SIGINT and SIGTERM while requests are in flight: each gets its answer, "
+          "exit 0",
+          "[api]") {
+    for (int sig : {SIGTERM, SIGINT}) {
+        INFO("signal " << sig);
+        ServedProject sp("sqlite");
+        // Four logins at once on four workers: Argon2 runs two at a time (one per core), so when
+        // the first answer is in, the others are still inside their handlers.
+        std::atomic<int> answered{0};
+        std::vector<int> statuses(4, 0);
+        std::vector<std::thread> clients;
+        for (int i = 0; i < 4; ++i) {
+            clients.emplace_back([&, i] {
+                auto c = sp.server->client();
+                auto r = c.Post("/api/v1/auth/login",
+                                json{{"email", "alice@test"}, {"password", k_password}}.dump(),
+                                "application/json");
+                statuses[static_cast<std::size_t>(i)] = r ? r->status : -1;
+                ++answered;
+            });
+        }
+        const auto deadline = std::chrono::steady_clock::now() + 30s;
+        while (answered.load() == 0 && std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(1ms);
+        }
+        const auto [code, seconds] = sp.server->stop(sig);
+        for (auto& t : clients) t.join();
+        CHECK(statuses == std::vector<int>(4, 200));
+        CHECK(code == 0);
+        CHECK(seconds < 10.0);
+    }
+}

@@ -104,8 +104,7 @@ Validation validate(const json& doc) {
 /// Whether the validator can run; fails the test when node is there but setup.sh was not run.
 bool validator_ready() {
     if (!has_node()) {
-        const char* require = std::getenv("M_TEST_REQUIRE_NODE");
-        if (require && std::string(require) == "1") FAIL("node is missing (M_TEST_REQUIRE_NODE=1)");
+        if (m::test::service_required("NODE")) FAIL("node is missing (M_TEST_REQUIRE_NODE=1)");
         WARN("node is not installed: OpenAPI validation skipped");
         return false;
     }

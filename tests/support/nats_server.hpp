@@ -202,8 +202,7 @@ private:
 inline std::unique_ptr<NatsServer> nats_or_skip() {
     std::string binary = find_nats_server();
     if (binary.empty()) {
-        const char* require = std::getenv("M_TEST_REQUIRE_NATS");
-        if (require && std::string(require) == "1")
+        if (service_required("NATS"))
             FAIL("nats-server required (M_TEST_REQUIRE_NATS=1) but not found in PATH or /usr/sbin");
         WARN("nats-server not found in PATH or /usr/sbin: test skipped");
         return nullptr;

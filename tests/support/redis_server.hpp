@@ -244,8 +244,7 @@ private:
 inline std::unique_ptr<RedisServer> redis_or_skip(std::vector<std::string> extra_args = {}) {
     const std::string binary = find_redis_server();
     if (binary.empty()) {
-        const char* require = std::getenv("M_TEST_REQUIRE_REDIS");
-        if (require && std::string(require) == "1") {
+        if (service_required("REDIS")) {
             FAIL("redis-server required (M_TEST_REQUIRE_REDIS=1) but not found in PATH "
                  "(or M_REDIS_SERVER)");
         }

@@ -84,10 +84,9 @@ RunResult run_m(const std::vector<std::string>& args, const fs::path& cwd,
 std::vector<std::string> database_kinds() {
     std::vector<std::string> kinds{"sqlite"};
     const char* url = std::getenv("M_TEST_POSTGRES_URL");
-    const char* require = std::getenv("M_TEST_REQUIRE_POSTGRES");
     if (url && *url) {
         kinds.push_back("postgres");
-    } else if (require && std::string(require) == "1") {
+    } else if (service_required("POSTGRES")) {
         FAIL("PostgreSQL required (M_TEST_REQUIRE_POSTGRES=1) but M_TEST_POSTGRES_URL is unset");
     }
     return kinds;

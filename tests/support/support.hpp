@@ -5,6 +5,7 @@
 
 #include "m/core/database.hpp"
 
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -52,6 +53,14 @@ struct TestDatabase {
     std::shared_ptr<void> cleanup;      ///< drops the scratch database (after db is stopped)
     std::unique_ptr<core::Database> db; ///< started
 };
+
+/// Whether the test command requires `service` (POSTGRES, NATS, REDIS, NODE): the environment
+/// says M_TEST_REQUIRE_<service>=1. A required service that is missing fails the test; one that
+/// is not required and missing skips it with a WARN. Every test asks this, the same way.
+inline bool service_required(const std::string& service) {
+    const char* value = std::getenv(("M_TEST_REQUIRE_" + service).c_str());
+    return value && std::string(value) == "1";
+}
 
 /// Every database to test: SQLite always; PostgreSQL when M_TEST_POSTGRES_URL is set. When
 /// M_TEST_REQUIRE_POSTGRES=1 and the URL is missing, fails the test.

@@ -8,6 +8,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <set>
+#include <thread>
+#include <vector>
+
 using m::core::Error;
 using m::core::ErrorKind;
 using m::core::Json;
@@ -408,6 +412,59 @@ TEST_CASE("naming rules: uuid, autoincrement, series, prompt", "[contract][docum
             CHECK(svc.insert(*s, "Named Prompt", Json{{"name", "chosen"}}, "t")["name"] ==
                   "chosen");
             uow.commit();
+        }
+    }
+}
+
+TEST_CASE("naming rules: 8 concurrent writers on one series get distinct names and no error",
+          "[contract][documents]") {
+    for (const auto& kind : m::test::database_kinds()) {
+        DYNAMIC_SECTION(kind) {
+            m::test::TempDir dir;
+            auto t = m::test::make_database(kind, dir.path());
+            m::core::MetaRegistry reg;
+            reg.add(m::core::parse_doctype(
+                nlohmann::json{{"name", "Ticket"},
+                               {"naming_rule", "series:TK-.#####"},
+                               {"fields", {{{"name", "x"}, {"type", "data"}, {"unique", true}}}}},
+                "Ticket", "t"));
+            migrate(*t.db, reg);
+            m::core::DocumentService svc(reg, *t.db);
+            constexpr int k_writers = 8;
+            constexpr int k_each = 25;
+            std::vector<std::vector<std::string>> names(k_writers);
+            std::vector<std::string> errors(k_writers);
+            std::vector<std::thread> writers;
+            for (int w = 0; w < k_writers; ++w) {
+                writers.emplace_back([&, w] {
+                    try {
+                        for (int i = 0; i < k_each; ++i) {
+                            auto s = t.db->session();
+                            m::core::UnitOfWork uow(*s);
+                            auto doc = svc.insert(
+                                *s, "Ticket",
+                                Json{{"x", std::to_string(w) + "-" + std::to_string(i)}}, "t");
+                            uow.commit();
+                            names[static_cast<std::size_t>(w)].push_back(
+                                doc["name"].get<std::string>());
+                        }
+                    } catch (const std::exception& e) {
+                        errors[static_cast<std::size_t>(w)] = e.what();
+                    }
+                });
+            }
+            for (auto& th : writers) th.join();
+            std::set<std::string> distinct;
+            for (int w = 0; w < k_writers; ++w) {
+                INFO("writer " << w);
+                CHECK(errors[static_cast<std::size_t>(w)].empty());
+                CHECK(names[static_cast<std::size_t>(w)].size() == k_each);
+                distinct.insert(names[static_cast<std::size_t>(w)].begin(),
+                                names[static_cast<std::size_t>(w)].end());
+            }
+            CHECK(distinct.size() == k_writers * k_each);
+            CHECK(distinct.count("TK-00001") == 1);
+            CHECK(distinct.count("TK-00200") == 1);
         }
     }
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The test command (README, .ci/run): installs what is needed, builds m and the Desk with warnings
 # as errors, checks formatting, starts a throwaway PostgreSQL on a free loopback port, runs the
-# fuzz targets for a bounded time (scripts/fuzz.sh), runs every
-# test against SQLite and PostgreSQL (and the Desk's Vitest and Chromium tests), stops the server.
+# fuzz targets for a bounded time (scripts/fuzz.sh), runs every test against SQLite and
+# PostgreSQL (and the Desk's Vitest and Chromium tests), then the C++ tests under sanitizers
+# (scripts/sanitize.sh), and stops the servers.
 # Exit code non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,3 +23,4 @@ export M_TEST_REQUIRE_POSTGRES=1 M_TEST_REQUIRE_NODE=1 M_TEST_REQUIRE_NATS=1 M_T
 
 scripts/fuzz.sh # the fuzz targets, a bounded time each (M_FUZZ_SECONDS)
 ctest --test-dir build/test --output-on-failure -j2
+scripts/sanitize.sh # the C++ tests again under ASan + UBSan, and the concurrent ones under TSan

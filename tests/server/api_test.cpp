@@ -594,10 +594,10 @@ TEST_CASE("serve: metadata, OpenAPI, health, metrics and routes", "[api]") {
     CHECK(root->status == 302);
     CHECK(root->get_header_value("Location") == "/desk/");
 
-    // The access log has one line per request, and never a token.
+    // The access log has one line per request (that a ?token= never reaches it is tested with a
+    // stream opened by one: hostile_api_test.cpp).
     std::string log = sp.server->log();
     CHECK(log.find("path=\"/api/meta/doctypes\" status=200") != std::string::npos);
-    CHECK(log.find(alice) == std::string::npos);
 
     auto routes = sp.project.m({"routes", "--json"});
     REQUIRE_EXIT(routes, 0);

@@ -123,9 +123,8 @@ TEST_CASE("http: stop() lets the request in flight finish", "[http]") {
         auto res = client.Get("/slow");
         return res ? res->body : std::string("no answer");
     });
-    REQUIRE(eventually([&] { return t.server().stats().connections == 1; }, 2s));
-    std::this_thread::sleep_for(50ms); // the handler is running
-    RawClient half(t.port());          // and a request that never completes
+    REQUIRE(eventually([&] { return t.slow_started() == 1; }, 2s)); // the handler is running
+    RawClient half(t.port()); // and a request that never completes
     REQUIRE(half.send("GET /hello HTTP/1.1\r\nHo"));
     REQUIRE(t.stop_within(2s));
     CHECK(answer.get() == "done");

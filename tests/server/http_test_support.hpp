@@ -66,7 +66,8 @@ public:
         r.Get("/throw", [](const httplib::Request&, httplib::Response&) {
             throw std::runtime_error("boom");
         });
-        r.Get("/slow", [](const httplib::Request&, httplib::Response& res) {
+        r.Get("/slow", [this](const httplib::Request&, httplib::Response& res) {
+            ++m_slow_started;
             std::this_thread::sleep_for(300ms);
             res.set_content("done", "text/plain");
         });
@@ -104,6 +105,8 @@ public:
     }
 
     HttpServer& server() { return m_server; }
+    /// How many /slow requests have entered their handler.
+    int slow_started() const { return m_slow_started.load(); }
     int port() const { return m_server.port(); }
 
     /// Stops and waits up to `limit` for listen() to return; true when it did, without error.
@@ -121,6 +124,7 @@ private:
         return options;
     }
 
+    std::atomic<int> m_slow_started{0};
     HttpServer m_server;
     std::future<std::string> m_listening;
 };

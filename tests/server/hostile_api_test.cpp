@@ -470,3 +470,38 @@ TEST_CASE("hostile api: SIGINT and SIGTERM while requests are in flight: each ge
         CHECK(seconds < 10.0);
     }
 }
+
+TEST_CASE("hostile api: another user's document is 404 on a callable method too (RLS on rpc)",
+          "[api]") {
+    ServedProject sp("sqlite", {}, [](const Project& p) {
+        write_file(p.doctype_file("shop", "memo"), json::parse(R"({"name": "Memo",
+          "apply_rls": true,
+          "fields": [{"name": "text", "type": "data"}],
+          "permissions": {"read": ["Staff"], "write": ["Staff"], "create": ["Staff"]}})")
+                                                       .dump());
+        write_file(p.root() / "apps" / "shop" / "doctypes" / "memo" / "controller.cpp",
+                   R"(#include <m/app.hpp>
+
+void m_register_memo(m::AppRegistrar& app) {
+    app.method("Memo", "shout", "read", [](m::Json* doc, const m::Json&, m::HookContext&) -> m::Json {
+        return doc ? (*doc)["text"] : m::Json("no document");
+    });
+}
+)");
+        REQUIRE_EXIT(p.m({"build"}), 0);
+    });
+    auto c = sp.server->client();
+    const std::string alice = sp.token("alice@test");
+    const std::string bob = sp.token("bob@test");
+    auto made =
+        c.Post("/api/v1/Memo", bearer(alice), R"({"text": "alice's secret"})", "application/json");
+    REQUIRE_STATUS(made, 201);
+    const std::string id = body_of(made)["id"].get<std::string>();
+    const std::string call = json{{"doc_id", id}}.dump();
+    auto own = c.Post("/api/v1/rpc/Memo/shout", bearer(alice), call, "application/json");
+    REQUIRE_STATUS(own, 200);
+    CHECK(body_of(own)["result"] == "alice's secret");
+    auto other = c.Post("/api/v1/rpc/Memo/shout", bearer(bob), call, "application/json");
+    REQUIRE_STATUS(other, 404);
+    CHECK(other->body.find("secret") == std::string::npos);
+}

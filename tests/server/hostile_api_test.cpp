@@ -152,13 +152,25 @@ TEST_CASE("hostile api: disabling a user or removing a role ends the sessions at
     ServedProject sp("sqlite");
     auto c = sp.server->client();
     const std::string admin = sp.token("admin@test");
-    const std::string alice = sp.token("alice@test");
+    auto login =
+        c.Post("/api/v1/auth/login", json{{"email", "alice@test"}, {"password", k_password}}.dump(),
+               "application/json");
+    REQUIRE_STATUS(login, 200);
+    const std::string alice = body_of(login)["access_token"].get<std::string>();
+    const std::string alices_refresh = body_of(login)["refresh_token"].get<std::string>();
     const std::string bob = sp.token("bob@test");
     REQUIRE_STATUS(c.Get("/api/v1/Customer", bearer(alice)), 200);
     REQUIRE_STATUS(c.Put("/api/v1/User/alice@test", bearer(admin), R"({"enabled": false})",
                          "application/json"),
                    200);
     REQUIRE_STATUS(c.Get("/api/v1/Customer", bearer(alice)), 401);
+    REQUIRE_STATUS(c.Post("/api/v1/auth/refresh", json{{"refresh_token", alices_refresh}}.dump(),
+                          "application/json"),
+                   401);
+    REQUIRE_STATUS(c.Post("/api/v1/auth/login",
+                          json{{"email", "alice@test"}, {"password", k_password}}.dump(),
+                          "application/json"),
+                   401);
 
     json user = body_of(c.Get("/api/v1/User/bob@test", bearer(admin)));
     json roles = json::array();

@@ -276,10 +276,13 @@ WorkerStats Worker::run(const std::atomic<bool>& stop) {
         for (const auto& r : expired) {
             ++state->timed_out;
             ++state->failed;
-            std::string error = fmt::format("timed out after {} s", r->lease.job.timeout);
-            log(fmt::format("job {} {} {}", r->lease.job.name, r->lease.job.id, error));
+            // The abandoned slot thread may still read r->lease (its job runs on): fail() writes
+            // the lease it is given, so it gets a copy (a data race ThreadSanitizer found).
+            Lease lease = r->lease;
+            std::string error = fmt::format("timed out after {} s", lease.job.timeout);
+            log(fmt::format("job {} {} {}", lease.job.name, lease.job.id, error));
             try {
-                m_queue.fail(r->lease, error, true);
+                m_queue.fail(lease, error, true);
             } catch (const std::exception& e) {
                 log(fmt::format("job {}: timeout not recorded: {}", r->lease.job.id, e.what()));
             }

@@ -29,27 +29,13 @@ PGOPTIONS="-c client_min_messages=warning" psql "$M_TEST_POSTGRES_URL" -q \
 export M_PROJECT="$proj" DATABASE_URL="${M_TEST_POSTGRES_URL%/*}/m_hostile"
 "$m" build >/dev/null
 "$m" migrate >/dev/null
-printf 'bench-password-1' | "$m" user create bench@test --role Admin --password-stdin >/dev/null
+printf 'bench-password-1' | "$m" user create bench@test --role Admin --password-stdin > "$work/user.log" 2>&1 ||
+  { cat "$work/user.log" >&2; exit 1; }
 awk -v n="$M_BENCH_ROWS" 'BEGIN { for (i = 1; i <= n; i++)
   printf "{\"customer_name\":\"Customer %05d\",\"email\":\"c%d@bench.test\"}\n", i, i }' |
   "$m" doc insert Customer >/dev/null
 
-log="$work/serve.log"
-(cd "$proj" && M_LOG_LEVEL=warn exec "$m" serve --port 0 --threads 8 > /dev/null 2> "$log") &
-pid=$!
-bench_pids+=("$pid")
-port=""
-for ((i = 0; i < 300; i++)); do
-  port=$(sed -n 's/.*listening on http:\/\/[^ ]*:\([0-9]*\).*/\1/p' "$log" | head -n 1)
-  [ -n "$port" ] && break
-  kill -0 "$pid" 2>/dev/null || break
-  sleep 0.1
-done
-if [ -z "$port" ]; then echo "m serve did not start; its log:" >&2; cat "$log" >&2; exit 1; fi
-base="http://127.0.0.1:$port"
-token=$(curl -sf "$base/api/v1/auth/login" -H 'Content-Type: application/json' \
-  -d '{"email":"bench@test","password":"bench-password-1"}' |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+bench_serve "$proj" # sets pid, port, base and token
 
 run_wrk() { # label -> prints req/s, p99, errors
   local out="$work/wrk.$1.txt"

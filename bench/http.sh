@@ -72,22 +72,7 @@ pg_select=$(max "$(cat "$work/pg-s8.tps")" "$(cat "$work/pg-s64.tps")")
 pg_pair=$(max "$(cat "$work/pg-l8.tps")" "$(cat "$work/pg-l64.tps")")
 
 # --- m serve.
-log="$work/serve.log"
-(cd "$proj" && M_LOG_LEVEL=warn exec "$m" serve --port 0 --threads 8 > /dev/null 2> "$log") &
-pid=$!
-bench_pids+=("$pid")
-port=""
-for ((i = 0; i < 300; i++)); do
-  port=$(sed -n 's/.*listening on http:\/\/[^ ]*:\([0-9]*\).*/\1/p' "$log" | head -n 1)
-  [ -n "$port" ] && break
-  kill -0 "$pid" 2>/dev/null || break
-  sleep 0.1
-done
-if [ -z "$port" ]; then echo "m serve did not start; its log:" >&2; cat "$log" >&2; exit 1; fi
-base="http://127.0.0.1:$port"
-token=$(curl -sf "$base/api/v1/auth/login" -H 'Content-Type: application/json' \
-  -d '{"email":"bench@test","password":"bench-password-1"}' |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+bench_serve "$proj" # sets pid, port, base and token
 auth="Authorization: Bearer $token"
 
 # One request of each kind, checked, before any load (also what the idle RSS includes).

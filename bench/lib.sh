@@ -33,3 +33,26 @@ bench_cleanup() {
 trap bench_cleanup EXIT
 pg_start >/dev/null
 now_ns() { date +%s%N; }
+
+# bench_serve PROJECT: starts `m serve` (8 threads, any free port) in PROJECT, waits for it to
+# listen and logs in as bench@test (password bench-password-1). Sets pid, port, base, token and
+# log; the server is stopped on exit.
+bench_serve() {
+  log="$work/serve.log"
+  (cd "$1" && M_LOG_LEVEL=warn exec "$m" serve --port 0 --threads 8 > /dev/null 2> "$log") &
+  pid=$!
+  bench_pids+=("$pid")
+  port=""
+  local i
+  for ((i = 0; i < 300; i++)); do
+    port=$(sed -n 's/.*listening on http:\/\/[^ ]*:\([0-9]*\).*/\1/p' "$log" | head -n 1)
+    [ -n "$port" ] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ -z "$port" ]; then echo "m serve did not start; its log:" >&2; cat "$log" >&2; exit 1; fi
+  base="http://127.0.0.1:$port"
+  token=$(curl -sf "$base/api/v1/auth/login" -H 'Content-Type: application/json' \
+    -d '{"email":"bench@test","password":"bench-password-1"}' |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+}

@@ -11,61 +11,51 @@ import sys
 HOST, PORT = "127.0.0.1", int(sys.argv[1])
 SLOW, IDLE = int(sys.argv[2]), int(sys.argv[3])
 STATUS = sys.argv[4]
-open_slow = 0
-open_idle = 0
+open_count = {"slow": 0, "idle": 0}
+GONE = (OSError, ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError)
 
 
-async def slow_loris(i):
-    global open_slow
+async def slow_loris(i, reader, writer):
+    """A request whose headers never end: one byte every ~2 s."""
+    writer.write(b"GET /api/v1/Customer HTTP/1.1\r\nHost: bench\r\n")
+    await writer.drain()
+    while not reader.at_eof():
+        await asyncio.sleep(2 + (i % 10) / 10)
+        writer.write(b"X")
+        await writer.drain()
+
+
+async def idle_keep_alive(i, reader, writer):
+    """One request, then silence until the server closes the connection."""
+    writer.write(b"GET /health HTTP/1.1\r\nHost: bench\r\n\r\n")
+    await writer.drain()
+    await reader.readuntil(b"\r\n\r\n")
+    while await reader.read(4096):
+        pass
+
+
+async def keep_attacking(kind, behave, i):
+    """Connects, behaves, and connects again whenever the server closes the socket."""
     while True:
         try:
             reader, writer = await asyncio.open_connection(HOST, PORT)
         except OSError:
             await asyncio.sleep(0.5)
             continue
-        open_slow += 1
+        open_count[kind] += 1
         try:
-            writer.write(b"GET /api/v1/Customer HTTP/1.1\r\nHost: bench\r\n")
-            await writer.drain()
-            while True:
-                await asyncio.sleep(2 + (i % 10) / 10)
-                writer.write(b"X")
-                await writer.drain()
-                if reader.at_eof():
-                    break
-        except (OSError, ConnectionError):
+            await behave(i, reader, writer)
+        except GONE:
             pass
         finally:
-            open_slow -= 1
-            writer.close()
-
-
-async def idle_keep_alive(i):
-    global open_idle
-    while True:
-        try:
-            reader, writer = await asyncio.open_connection(HOST, PORT)
-        except OSError:
-            await asyncio.sleep(0.5)
-            continue
-        open_idle += 1
-        try:
-            writer.write(b"GET /health HTTP/1.1\r\nHost: bench\r\n\r\n")
-            await writer.drain()
-            await reader.readuntil(b"\r\n\r\n")
-            while await reader.read(4096):  # the body, then silence until the server closes
-                pass
-        except (OSError, ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
-            pass
-        finally:
-            open_idle -= 1
+            open_count[kind] -= 1
             writer.close()
 
 
 async def report():
     while True:
         with open(STATUS + ".tmp", "w") as f:
-            f.write(f"{open_slow} {open_idle}\n")
+            f.write(f"{open_count['slow']} {open_count['idle']}\n")
         os.replace(STATUS + ".tmp", STATUS)
         await asyncio.sleep(1)
 
@@ -74,8 +64,8 @@ async def main():
     loop = asyncio.get_running_loop()
     stop = loop.create_future()
     loop.add_signal_handler(signal.SIGTERM, stop.set_result, None)
-    tasks = [asyncio.create_task(slow_loris(i)) for i in range(SLOW)]
-    tasks += [asyncio.create_task(idle_keep_alive(i)) for i in range(IDLE)]
+    tasks = [asyncio.create_task(keep_attacking("slow", slow_loris, i)) for i in range(SLOW)]
+    tasks += [asyncio.create_task(keep_attacking("idle", idle_keep_alive, i)) for i in range(IDLE)]
     tasks.append(asyncio.create_task(report()))
     await stop
     for t in tasks:

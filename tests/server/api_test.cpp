@@ -6,7 +6,6 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <atomic>
@@ -875,12 +874,8 @@ TEST_CASE("serve: a POST without a body or Content-Length (curl -X POST) is answ
 
 TEST_CASE("serve: 1,000 idle connections and 200 live streams do not starve API requests",
           "[api]") {
-    rlimit lim{};
-    getrlimit(RLIMIT_NOFILE, &lim);
-    lim.rlim_cur = lim.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &lim);
-    if (lim.rlim_cur < 2500) {
-        WARN("RLIMIT_NOFILE is " << lim.rlim_cur << "; skipped");
+    if (const std::size_t limit = raise_fd_limit(); limit < 2500) {
+        WARN("RLIMIT_NOFILE is " << limit << "; skipped");
         return;
     }
     // One user holds all 200 streams here: the per-user cap is raised for it.

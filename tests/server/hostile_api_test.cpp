@@ -121,12 +121,7 @@ TEST_CASE("hostile api: a password change from the shell ends the user's session
           "[api]") {
     ServedProject sp("sqlite");
     auto c = sp.server->client();
-    auto r =
-        c.Post("/api/v1/auth/login", json{{"email", "alice@test"}, {"password", k_password}}.dump(),
-               "application/json");
-    REQUIRE_STATUS(r, 200);
-    const std::string access = body_of(r)["access_token"].get<std::string>();
-    const std::string refresh = body_of(r)["refresh_token"].get<std::string>();
+    const auto [access, refresh] = login_tokens(*sp.server, "alice@test");
     auto stream = open_stream(sp.server->port(), access);
     REQUIRE(stream);
     const std::string bob = sp.token("bob@test");
@@ -152,12 +147,7 @@ TEST_CASE("hostile api: disabling a user or removing a role ends the sessions at
     ServedProject sp("sqlite");
     auto c = sp.server->client();
     const std::string admin = sp.token("admin@test");
-    auto login =
-        c.Post("/api/v1/auth/login", json{{"email", "alice@test"}, {"password", k_password}}.dump(),
-               "application/json");
-    REQUIRE_STATUS(login, 200);
-    const std::string alice = body_of(login)["access_token"].get<std::string>();
-    const std::string alices_refresh = body_of(login)["refresh_token"].get<std::string>();
+    const auto [alice, alices_refresh] = login_tokens(*sp.server, "alice@test");
     const std::string bob = sp.token("bob@test");
     REQUIRE_STATUS(c.Get("/api/v1/Customer", bearer(alice)), 200);
     REQUIRE_STATUS(c.Put("/api/v1/User/alice@test", bearer(admin), R"({"enabled": false})",
@@ -249,12 +239,7 @@ TEST_CASE("hostile api: Secure cookies behind a trusted TLS proxy", "[api]") {
 TEST_CASE("hostile api: tokens and streams expire for real", "[api]") {
     ServedProject sp("sqlite", {{"M_ACCESS_TTL", "2"}, {"M_REFRESH_TTL", "4"}});
     auto c = sp.server->client();
-    auto r =
-        c.Post("/api/v1/auth/login", json{{"email", "alice@test"}, {"password", k_password}}.dump(),
-               "application/json");
-    REQUIRE_STATUS(r, 200);
-    const std::string access = body_of(r)["access_token"].get<std::string>();
-    const std::string refresh = body_of(r)["refresh_token"].get<std::string>();
+    const auto [access, refresh] = login_tokens(*sp.server, "alice@test");
     auto stream = open_stream(sp.server->port(), access);
     REQUIRE(stream);
     CHECK(ended(*stream, 6s)); // its token expired: the client reconnects with a fresh one

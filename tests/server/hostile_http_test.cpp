@@ -3,8 +3,7 @@
 // slow clients that must never hold a worker thread. Real loopback sockets; the deadlines are
 // set short so the tests wait for conditions of a few seconds, never for a fixed time.
 #include "http_test_support.hpp"
-
-#include <sys/resource.h>
+#include "support.hpp"
 
 using namespace m::test::http;
 using m::server::HttpOptions;
@@ -178,11 +177,8 @@ TEST_CASE("hostile: a body slower than min_body_rate gets 408; a steady one is s
 
 TEST_CASE("hostile: 1,000 slow-loris and 1,000 idle keep-alive sockets starve no request",
           "[http]") {
-    rlimit lim{};
-    getrlimit(RLIMIT_NOFILE, &lim);
-    lim.rlim_cur = lim.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &lim);
-    REQUIRE(lim.rlim_cur >= 4500); // both ends of 2,000 sockets (root raises it to the hard limit)
+    // Both ends of 2,000 sockets (root raises it to the hard limit).
+    REQUIRE(m::test::raise_fd_limit() >= 4500);
     HttpOptions options = small_options();
     options.header_timeout_s = 60; // the slow ones stay for the whole test
     options.keep_alive_timeout_s = 60;

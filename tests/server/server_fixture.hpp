@@ -136,14 +136,25 @@ private:
 };
 
 /// Logs `email` in (password k_password) and returns the access token.
-inline std::string login(const Server& server, const std::string& email) {
+/// Logs `email` in (password k_password): the access and the refresh token.
+struct Tokens {
+    std::string access;
+    std::string refresh;
+};
+inline Tokens login_tokens(const Server& server, const std::string& email) {
     auto c = server.client();
     auto r = c.Post("/api/v1/auth/login", json{{"email", email}, {"password", k_password}}.dump(),
                     "application/json");
     REQUIRE(r);
     INFO(r->body);
     REQUIRE(r->status == 200);
-    return json::parse(r->body).at("access_token").get<std::string>();
+    const json body = json::parse(r->body);
+    return {body.at("access_token").get<std::string>(),
+            body.at("refresh_token").get<std::string>()};
+}
+
+inline std::string login(const Server& server, const std::string& email) {
+    return login_tokens(server, email).access;
 }
 
 /// A project with the test app, migrated, with users:

@@ -1,5 +1,7 @@
 #include "support.hpp"
 
+#include <sys/resource.h>
+
 #include "m/adapters/postgres/postgres_database.hpp"
 #include "m/adapters/sqlite/sqlite_database.hpp"
 
@@ -79,6 +81,15 @@ RunResult run_m(const std::vector<std::string>& args, const fs::path& cwd,
     r.out = read_file(io.path() / "out");
     r.err = read_file(io.path() / "err");
     return r;
+}
+
+std::size_t raise_fd_limit() {
+    rlimit lim{};
+    getrlimit(RLIMIT_NOFILE, &lim);
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+    getrlimit(RLIMIT_NOFILE, &lim);
+    return static_cast<std::size_t>(lim.rlim_cur);
 }
 
 std::vector<std::string> database_kinds() {

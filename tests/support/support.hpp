@@ -62,6 +62,10 @@ inline bool service_required(const std::string& service) {
     return value && std::string(value) == "1";
 }
 
+/// Raises this process's open-file limit to its hard limit (tests holding thousands of sockets)
+/// and returns the limit now in force.
+std::size_t raise_fd_limit();
+
 /// Every database to test: SQLite always; PostgreSQL when M_TEST_POSTGRES_URL is set. When
 /// M_TEST_REQUIRE_POSTGRES=1 and the URL is missing, fails the test.
 std::vector<std::string> database_kinds();

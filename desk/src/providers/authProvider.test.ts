@@ -16,6 +16,18 @@ const me = { authenticated: true, id: "a@b.c", email: "a@b.c", name: "A B", role
 beforeEach(() => resetSessionForTests());
 afterEach(() => configureHttp({ fetch: (...a) => realFetch(...a) }));
 
+/** A server whose refresh succeeds; every other call gets `answer(whether a refresh happened)`. */
+function afterRefresh(answer: (fresh: boolean) => Response) {
+  let fresh = false;
+  use((c) => {
+    if (c.url.endsWith("/refresh")) {
+      fresh = true;
+      return json(200, { access_token: "A", token_type: "bearer", expires_in: 900 });
+    }
+    return answer(fresh);
+  });
+}
+
 describe("authProvider", () => {
   it("login asks for cookies only and remembers the session marker and email, no token", async () => {
     use(() => json(200, { access_token: "A", token_type: "bearer", expires_in: 900 }));
@@ -62,14 +74,7 @@ describe("authProvider", () => {
 
   it("check: an expired cookie is refreshed silently", async () => {
     localStorage.setItem("fm.session", "1");
-    let fresh = false;
-    use((c) => {
-      if (c.url.endsWith("/refresh")) {
-        fresh = true;
-        return json(200, { access_token: "A", token_type: "bearer", expires_in: 900 });
-      }
-      return json(200, fresh ? me : { authenticated: false });
-    });
+    afterRefresh((fresh) => json(200, fresh ? me : { authenticated: false }));
     expect(await authProvider.check()).toEqual({ authenticated: true });
     expect(calls.find((c) => c.url.endsWith("/refresh"))?.body).toEqual({ session: "cookie" });
     expect(hasSessionMarker()).toBe(true);
@@ -86,14 +91,9 @@ describe("authProvider", () => {
 
   it("logout with an expired access token refreshes first, so the session really ends", async () => {
     localStorage.setItem("fm.session", "1");
-    let fresh = false;
-    use((c) => {
-      if (c.url.endsWith("/refresh")) {
-        fresh = true;
-        return json(200, { access_token: "A", token_type: "bearer", expires_in: 900 });
-      }
-      return fresh ? new Response(null, { status: 204 }) : specError(401, "PermissionDenied", "token expired");
-    });
+    afterRefresh((fresh) =>
+      fresh ? new Response(null, { status: 204 }) : specError(401, "PermissionDenied", "token expired"),
+    );
     expect((await authProvider.logout({})).success).toBe(true);
     expect(calls.map((c) => [c.url, c.body])).toEqual([
       ["/api/v1/auth/logout", {}],

@@ -279,7 +279,7 @@ int events_mode(const std::map<std::string, std::string>& args) {
         m::core::UnitOfWork uow(*s);
         Json doc =
             docs.insert(*s, "Customer", Json{{"customer_name", fmt::format("Bench {} {}", tag, i)}},
-                        "Administrator");
+                        m::core::Principal::system_user());
         uow.commit();
         committed[doc["name"].get<std::string>()] = Clock::now();
         std::this_thread::sleep_for(std::chrono::milliseconds(10));

@@ -1,7 +1,11 @@
-// `m doc list|get|insert|update|delete`: documents from the shell, through the document service
-// (the same rules as HTTP later). Writes run in one transaction per command: a bulk insert either
-// lands completely or not at all.
+// `m doc list|get|insert|update|delete|submit|cancel|versions|call`: documents from the shell,
+// through the document service, so the same rules hold as over HTTP. The shell acts as the system
+// (every permission, read_only fields settable, what it writes recorded as by Administrator);
+// `--as USER` acts as that user instead, with their roles and row-level security, to try what a
+// user may do. Writes run in one transaction per command: a bulk insert either lands completely
+// or not at all.
 #include "m/commands/command.hpp"
+#include "m/core/accounts.hpp"
 #include "m/core/document_service.hpp"
 #include "m/core/error.hpp"
 #include "m/core/interrupt.hpp"
@@ -22,10 +26,8 @@ using core::Json;
 
 namespace {
 
-/// The user the shell acts as: the CLI is an administrator's tool.
-constexpr const char* k_cli_user = "Administrator";
-
 struct DocOptions {
+    std::string as; ///< --as USER; empty = the system
     std::string doctype;
     std::string name;
     std::string data;
@@ -59,6 +61,25 @@ const core::DocType& require_table(Runtime& rt, core::Session& s, const std::str
     }
     return dt;
 }
+
+/// What every `m doc` command opens: the runtime, a session, the DocType (its table checked),
+/// the document service and the caller.
+struct Shell {
+    std::unique_ptr<Runtime> rt;
+    std::unique_ptr<core::Session> session;
+    const core::DocType* dt = nullptr;
+    std::unique_ptr<core::DocumentService> docs;
+    core::Principal who;
+
+    Shell(const GlobalOptions& g, Needs needs, const DocOptions& o) : rt(bootstrap(g, needs)) {
+        session = rt->db().session();
+        dt = &require_table(*rt, *session, o.doctype);
+        docs = std::make_unique<core::DocumentService>(rt->meta, rt->db(), &rt->controllers);
+        docs->set_jobs(&rt->jobs, rt->queue);
+        who = o.as.empty() ? core::Principal::system_user()
+                           : core::user_principal(*docs, *session, o.as);
+    }
+};
 
 std::string read_stdin() {
     if (isatty(STDIN_FILENO)) {
@@ -135,9 +156,8 @@ void print_table(const std::vector<std::string>& columns, const std::vector<Json
 }
 
 void doc_list(const GlobalOptions& g, Needs needs, const DocOptions& o) {
-    auto rt = bootstrap(g, needs);
-    auto s = rt->db().session();
-    const core::DocType& dt = require_table(*rt, *s, o.doctype);
+    Shell sh(g, needs, o);
+    const core::DocType& dt = *sh.dt;
     core::ListQuery q;
     q.filters = core::parse_filters_text(dt, o.filters);
     q.fields = core::parse_fields(dt, o.fields);
@@ -147,9 +167,7 @@ void doc_list(const GlobalOptions& g, Needs needs, const DocOptions& o) {
     core::CountMode mode = o.count == "none"        ? core::CountMode::none
                            : o.count == "estimated" ? core::CountMode::estimated
                                                     : core::CountMode::exact;
-    core::DocumentService svc(rt->meta, rt->db(), &rt->controllers);
-    svc.set_jobs(&rt->jobs, rt->queue);
-    auto result = svc.list(*s, dt.name, q, mode);
+    auto result = sh.docs->list(*sh.session, dt.name, q, sh.who, mode);
     if (g.json) {
         print_json(result.to_json());
         return;
@@ -176,12 +194,8 @@ void doc_list(const GlobalOptions& g, Needs needs, const DocOptions& o) {
 }
 
 void doc_get(const GlobalOptions& g, Needs needs, const DocOptions& o) {
-    auto rt = bootstrap(g, needs);
-    auto s = rt->db().session();
-    const core::DocType& dt = require_table(*rt, *s, o.doctype);
-    core::DocumentService svc(rt->meta, rt->db(), &rt->controllers);
-    svc.set_jobs(&rt->jobs, rt->queue);
-    Json doc = svc.get(*s, dt.name, o.name);
+    Shell sh(g, needs, o);
+    Json doc = sh.docs->get(*sh.session, sh.dt->name, o.name, sh.who);
     if (g.json)
         print_json(doc);
     else
@@ -190,19 +204,15 @@ void doc_get(const GlobalOptions& g, Needs needs, const DocOptions& o) {
 
 void doc_insert(const GlobalOptions& g, Needs needs, const DocOptions& o) {
     auto docs = read_documents(o.data);
-    auto rt = bootstrap(g, needs);
-    auto s = rt->db().session();
-    const core::DocType& dt = require_table(*rt, *s, o.doctype);
-    core::DocumentService svc(rt->meta, rt->db(), &rt->controllers);
-    svc.set_jobs(&rt->jobs, rt->queue);
+    Shell sh(g, needs, o);
     std::vector<Json> saved;
     saved.reserve(docs.size());
     {
-        core::UnitOfWork uow(*s);
+        core::UnitOfWork uow(*sh.session);
         for (std::size_t i = 0; i < docs.size(); ++i) {
             core::throw_if_interrupted();
             try {
-                saved.push_back(svc.insert(*s, dt.name, docs[i], k_cli_user));
+                saved.push_back(sh.docs->insert(*sh.session, sh.dt->name, docs[i], sh.who));
             } catch (const Error& e) {
                 if (docs.size() == 1) throw;
                 throw Error(e.kind(),
@@ -224,65 +234,50 @@ void doc_update(const GlobalOptions& g, Needs needs, const DocOptions& o) {
     auto docs = read_documents(o.data);
     if (docs.size() != 1)
         throw Error(ErrorKind::validation, "update takes exactly one JSON object");
-    auto rt = bootstrap(g, needs);
-    auto s = rt->db().session();
-    const core::DocType& dt = require_table(*rt, *s, o.doctype);
-    core::DocumentService svc(rt->meta, rt->db(), &rt->controllers);
-    svc.set_jobs(&rt->jobs, rt->queue);
-    core::UnitOfWork uow(*s);
-    Json doc = svc.update(*s, dt.name, o.name, docs[0], k_cli_user);
+    Shell sh(g, needs, o);
+    core::UnitOfWork uow(*sh.session);
+    Json doc = sh.docs->update(*sh.session, sh.dt->name, o.name, docs[0], sh.who);
     uow.commit();
     if (g.json)
         print_json(doc);
     else
-        fmt::print("Updated {} {}\n", dt.name, doc.at("name").get<std::string>());
+        fmt::print("Updated {} {}\n", sh.dt->name, doc.at("name").get<std::string>());
 }
 
 void doc_delete(const GlobalOptions& g, Needs needs, const DocOptions& o) {
-    auto rt = bootstrap(g, needs);
-    auto s = rt->db().session();
-    const core::DocType& dt = require_table(*rt, *s, o.doctype);
-    core::DocumentService svc(rt->meta, rt->db(), &rt->controllers);
-    svc.set_jobs(&rt->jobs, rt->queue);
-    core::UnitOfWork uow(*s);
-    svc.remove(*s, dt.name, o.name, k_cli_user);
+    Shell sh(g, needs, o);
+    core::UnitOfWork uow(*sh.session);
+    sh.docs->remove(*sh.session, sh.dt->name, o.name, sh.who);
     uow.commit();
     if (g.json)
-        print_json(Json{{"deleted", o.name}, {"doctype", dt.name}});
+        print_json(Json{{"deleted", o.name}, {"doctype", sh.dt->name}});
     else
-        fmt::print("Deleted {} {}\n", dt.name, o.name);
+        fmt::print("Deleted {} {}\n", sh.dt->name, o.name);
 }
 
 /// submit or cancel: one transition in one transaction.
 void doc_transition(const GlobalOptions& g, Needs needs, const DocOptions& o, bool submit) {
-    auto rt = bootstrap(g, needs);
-    auto s = rt->db().session();
-    const core::DocType& dt = require_table(*rt, *s, o.doctype);
-    core::DocumentService svc(rt->meta, rt->db(), &rt->controllers);
-    svc.set_jobs(&rt->jobs, rt->queue);
-    core::UnitOfWork uow(*s);
-    Json doc = submit ? svc.submit(*s, dt.name, o.name, k_cli_user)
-                      : svc.cancel(*s, dt.name, o.name, k_cli_user);
+    Shell sh(g, needs, o);
+    core::UnitOfWork uow(*sh.session);
+    Json doc = submit ? sh.docs->submit(*sh.session, sh.dt->name, o.name, sh.who)
+                      : sh.docs->cancel(*sh.session, sh.dt->name, o.name, sh.who);
     uow.commit();
     if (g.json)
         print_json(doc);
     else
-        fmt::print("{} {} {}\n", submit ? "Submitted" : "Cancelled", dt.name,
+        fmt::print("{} {} {}\n", submit ? "Submitted" : "Cancelled", sh.dt->name,
                    doc.at("name").get<std::string>());
 }
 
 void doc_versions(const GlobalOptions& g, Needs needs, const DocOptions& o) {
-    auto rt = bootstrap(g, needs);
-    auto s = rt->db().session();
-    const core::DocType& dt = require_table(*rt, *s, o.doctype);
+    Shell sh(g, needs, o);
+    const core::DocType& dt = *sh.dt;
     if (!dt.track_changes) {
         throw Error(ErrorKind::validation,
                     fmt::format("DocType '{}' does not track changes (set \"track_changes\": true)",
                                 dt.name));
     }
-    core::DocumentService svc(rt->meta, rt->db(), &rt->controllers);
-    svc.set_jobs(&rt->jobs, rt->queue);
-    auto versions = svc.versions(*s, dt.name, o.name);
+    auto versions = sh.docs->versions(*sh.session, dt.name, o.name, sh.who);
     if (g.json) {
         print_json(Json(versions));
         return;
@@ -317,13 +312,9 @@ void doc_call(const GlobalOptions& g, Needs needs, const DocOptions& o, const st
             throw Error(ErrorKind::validation, "--kwargs: expected a JSON object");
         }
     }
-    auto rt = bootstrap(g, needs);
-    auto s = rt->db().session();
-    const core::DocType& dt = require_table(*rt, *s, o.doctype);
-    core::DocumentService svc(rt->meta, rt->db(), &rt->controllers);
-    svc.set_jobs(&rt->jobs, rt->queue);
-    core::UnitOfWork uow(*s);
-    Json result = svc.call(*s, dt.name, o.name, method, kwargs, k_cli_user);
+    Shell sh(g, needs, o);
+    core::UnitOfWork uow(*sh.session);
+    Json result = sh.docs->call(*sh.session, sh.dt->name, o.name, method, kwargs, sh.who);
     uow.commit();
     print_json(Json{{"result", result}});
 }
@@ -335,6 +326,9 @@ void add_doc(CLI::App& cmd, const GlobalOptions& options, Needs needs) {
     auto o = std::make_shared<DocOptions>();
     auto with_doctype = [o](CLI::App* app) {
         app->add_option("DOCTYPE", o->doctype, "DocType, e.g. Customer")->required();
+        app->add_option("--as", o->as,
+                        "Act as this user (their roles and row-level security) instead of the "
+                        "system");
     };
     auto with_name = [o](CLI::App* app) {
         app->add_option("NAME", o->name, "Document name or id")->required();

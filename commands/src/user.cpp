@@ -45,11 +45,11 @@ void ensure_roles(core::Session& s, const core::DocumentService& docs,
                   const std::vector<std::string>& roles) {
     for (const auto& role : roles) {
         try {
-            docs.get(s, std::string(core::k_role_doctype), role);
+            docs.get(s, std::string(core::k_role_doctype), role, core::Principal::system_user());
         } catch (const Error& e) {
             if (e.kind() != ErrorKind::not_found) throw;
             docs.insert(s, std::string(core::k_role_doctype), Json{{"role_name", role}},
-                        "Administrator");
+                        core::Principal::system_user());
             fmt::print(stderr, "created role {}\n", role);
         }
     }
@@ -70,7 +70,8 @@ void user_create(const GlobalOptions& options, Needs needs, const UserOptions& o
     Json roles = Json::array();
     for (const auto& r : o.roles) roles.push_back(Json{{"role", r}});
     doc["roles"] = roles;
-    Json saved = docs.insert(*session, std::string(core::k_user_doctype), doc, "Administrator");
+    Json saved = docs.insert(*session, std::string(core::k_user_doctype), doc,
+                             core::Principal::system_user());
     uow.commit();
     if (options.json) {
         print_json(saved);
@@ -92,7 +93,7 @@ void user_set_password(const GlobalOptions& options, Needs needs, const UserOpti
     auto session = rt->db().session();
     core::UnitOfWork uow(*session);
     docs.update(*session, std::string(core::k_user_doctype), o.email, Json{{"password", password}},
-                "Administrator");
+                core::Principal::system_user());
     uow.commit();
     if (!options.json) fmt::print("Password of {} changed\n", o.email);
 }
@@ -103,14 +104,16 @@ void user_apikey(const GlobalOptions& options, Needs needs, const UserOptions& o
     core::UnitOfWork uow(*session);
     core::DocumentService docs(rt->meta, rt->db(), &rt->controllers);
     docs.set_jobs(&rt->jobs, rt->queue);
-    docs.get(*session, std::string(core::k_user_doctype), o.email); // not_found names the user
+    // not_found names the user
+    docs.get(*session, std::string(core::k_user_doctype), o.email, core::Principal::system_user());
     core::ApiKeyParts key = core::new_api_key();
     Json row = Json::object();
     row["for_user"] = o.email;
     row["key_id"] = key.key_id;
     row["secret_hash"] = key.secret_hash;
     row["label"] = o.label;
-    docs.insert(*session, std::string(core::k_api_key_doctype), row, "Administrator");
+    docs.insert(*session, std::string(core::k_api_key_doctype), row,
+                core::Principal::system_user());
     uow.commit();
     if (options.json) {
         print_json(Json{{"user", o.email}, {"api_key", key.key}});

@@ -59,9 +59,25 @@ bool credentials_changed(const Json& before, const Json& after, bool password_se
     return false;
 }
 
+Principal user_principal(const DocumentService& docs, Session& session, const std::string& user) {
+    Json doc = docs.get(session, std::string(k_user_doctype), user, Principal::system_user());
+    if (!doc.value("enabled", false)) {
+        throw Error(ErrorKind::permission, fmt::format("user '{}' is disabled", user));
+    }
+    std::vector<std::string> roles;
+    for (const auto& row : doc.value("roles", Json::array())) {
+        if (row.contains("role") && row["role"].is_string()) {
+            roles.push_back(row["role"].get<std::string>());
+        }
+    }
+    return Principal::of(doc.value("name", user), std::move(roles));
+}
+
 std::size_t revoke_sessions(const DocumentService& docs, Session& session, const std::string& user,
-                            const std::string& actor) {
+                            const Principal& actor) {
     const std::string doctype(k_session_doctype);
+    // Whoever changed the account need not be allowed to touch Auth Session rows themselves.
+    const Principal as = actor.elevated();
     std::size_t n = 0;
     for (;;) { // each pass revokes what it lists, so the next lists the rest
         ListQuery q;
@@ -69,11 +85,11 @@ std::size_t revoke_sessions(const DocumentService& docs, Session& session, const
         q.limit = 500;
         q.filters.push_back(Filter{"for_user", FilterOp::eq, Json(user)});
         q.filters.push_back(Filter{"revoked", FilterOp::eq, Json(false)});
-        auto page = docs.list(session, doctype, std::move(q), CountMode::none);
+        auto page = docs.list(session, doctype, std::move(q), as, CountMode::none);
         if (page.items.empty()) break;
         for (const auto& row : page.items) {
             docs.update(session, doctype, row.at("id").get<std::string>(), Json{{"revoked", true}},
-                        actor);
+                        as);
             ++n;
         }
     }

@@ -193,17 +193,6 @@ template <class Fn> void run_hook(const DocType& dt, const char* hook, Fn&& fn) 
 
 } // namespace
 
-Json ListResult::to_json() const {
-    Json j = Json::object();
-    j["items"] = Json::array();
-    for (const auto& item : items) j["items"].push_back(item);
-    j["total"] = total ? Json(*total) : Json(nullptr);
-    j["limit"] = limit;
-    j["offset"] = offset;
-    j["has_more"] = has_more;
-    return j;
-}
-
 Json DocumentService::build_fields(Session& session, const DocType& dt, const Json& input,
                                    const Json* existing, std::vector<std::string>& errors,
                                    const std::string& prefix) const {
@@ -362,9 +351,11 @@ void DocumentService::record_version(Session& session, const DocType& dt, const 
 }
 
 std::vector<Json> DocumentService::versions(Session& session, const std::string& doctype,
-                                            const std::string& id_or_name) const {
+                                            const std::string& id_or_name,
+                                            const Principal& who) const {
     const DocType& dt = m_meta.get(doctype);
-    Json doc = load(session, dt, id_or_name);
+    require(dt, who, "read");
+    Json doc = load_for(session, dt, id_or_name, who);
     const SqlDialect& d = m_repo.dialect();
     auto rs = session.query(fmt::format("SELECT creation, owner, data FROM m_versions WHERE "
                                         "ref_doctype = {} AND docname = {} ORDER BY creation, id",
@@ -500,19 +491,23 @@ void DocumentService::save_children(Session& session, const DocType& dt, Json& d
     }
 }
 
-Json DocumentService::insert(Session& session, const std::string& doctype, const Json& input,
-                             const std::string& user) const {
+Json DocumentService::insert(Session& session, const std::string& doctype, const Json& given,
+                             const Principal& who) const {
     const DocType& dt = m_meta.get(doctype);
+    require(dt, who, "create");
+    const std::string& user = who.user;
     if (dt.is_child_table) {
         throw Error(ErrorKind::validation,
                     fmt::format("DocType '{}' is a child table: its rows are saved with their "
                                 "parent document",
                                 dt.name));
     }
-    if (!input.is_object()) {
+    if (!given.is_object()) {
         throw Error(ErrorKind::validation,
                     fmt::format("DocType '{}': a document must be a JSON object", dt.name));
     }
+    Json input = given;
+    guard_input(session, dt, who, input);
     std::vector<std::string> errors;
     for (const auto& [key, _] : input.items()) {
         if (!dt.find(key)) errors.push_back(fmt::format("unknown field '{}'", key));
@@ -543,7 +538,7 @@ Json DocumentService::insert(Session& session, const std::string& doctype, const
     for (auto& [k, v] : fields.items()) doc[k] = v;
 
     Controller& ctl = controller(dt);
-    HookContext ctx{user, session, *this, dt};
+    HookContext ctx{who, session, Documents(*this, session, who), dt};
     run_hook(dt, "validate", [&] { ctl.validate(doc, ctx); });
     run_hook(dt, "before_insert", [&] { ctl.before_insert(doc, ctx); });
     run_hook(dt, "before_save", [&] { ctl.before_save(doc, ctx); });
@@ -617,22 +612,27 @@ void DocumentService::load_children(Session& session, const DocType& dt, Json& d
 }
 
 Json DocumentService::get(Session& session, const std::string& doctype,
-                          const std::string& id_or_name) const {
+                          const std::string& id_or_name, const Principal& who) const {
     const DocType& dt = m_meta.get(doctype);
-    Json doc = load(session, dt, id_or_name);
+    require(dt, who, "read");
+    Json doc = load_for(session, dt, id_or_name, who);
     load_children(session, dt, doc);
     return in_field_order(m_meta, dt, doc);
 }
 
 Json DocumentService::update(Session& session, const std::string& doctype,
-                             const std::string& id_or_name, const Json& patch,
-                             const std::string& user) const {
+                             const std::string& id_or_name, const Json& given,
+                             const Principal& who) const {
     const DocType& dt = m_meta.get(doctype);
-    if (!patch.is_object()) {
+    require(dt, who, "write");
+    const std::string& user = who.user;
+    if (!given.is_object()) {
         throw Error(ErrorKind::validation,
                     fmt::format("DocType '{}': an update must be a JSON object", dt.name));
     }
-    Json current = load(session, dt, id_or_name);
+    Json current = load_for(session, dt, id_or_name, who);
+    Json patch = given;
+    guard_input(session, dt, who, patch);
     load_children(session, dt, current);
     if (current.at("docstatus").get<long long>() == 2) {
         throw Error(ErrorKind::validation,
@@ -683,7 +683,7 @@ Json DocumentService::update(Session& session, const std::string& doctype,
     for (auto& [k, v] : fields.items()) doc[k] = v;
 
     Controller& ctl = controller(dt);
-    HookContext ctx{user, session, *this, dt};
+    HookContext ctx{who, session, Documents(*this, session, who), dt};
     run_hook(dt, "validate", [&] { ctl.validate(doc, ctx); });
     run_hook(dt, "before_save", [&] { ctl.before_save(doc, ctx); });
     recheck(dt, doc, errors, "");
@@ -727,16 +727,18 @@ Json DocumentService::update(Session& session, const std::string& doctype,
         return f.type == FieldType::password && fields.contains(f.name);
     });
     if (dt.name == k_user_doctype && credentials_changed(current, saved, password_set)) {
-        revoke_sessions(*this, session, saved.at("name").get<std::string>(), user);
+        revoke_sessions(*this, session, saved.at("name").get<std::string>(), who);
     }
     emit(session, dt, "doc.updated", saved, user);
     return saved;
 }
 
-void DocumentService::remove(Session& session, const std::string& doctype,
-                             const std::string& id_or_name, const std::string& user) const {
+Json DocumentService::remove(Session& session, const std::string& doctype,
+                             const std::string& id_or_name, const Principal& who) const {
     const DocType& dt = m_meta.get(doctype);
-    Json current = load(session, dt, id_or_name);
+    require(dt, who, "delete");
+    const std::string& user = who.user;
+    Json current = load_for(session, dt, id_or_name, who);
     if (current.at("docstatus").get<long long>() == 1) {
         throw Error(ErrorKind::validation,
                     fmt::format("{} '{}' is submitted and cannot be deleted; cancel it first",
@@ -745,7 +747,7 @@ void DocumentService::remove(Session& session, const std::string& doctype,
     load_children(session, dt, current);
     Json doc = in_field_order(m_meta, dt, current);
     Controller& ctl = controller(dt);
-    HookContext ctx{user, session, *this, dt};
+    HookContext ctx{who, session, Documents(*this, session, who), dt};
     run_hook(dt, "before_delete", [&] { ctl.before_delete(doc, ctx); });
     std::string id = doc.at("id").get<std::string>();
     for (const auto& f : dt.fields) {
@@ -754,11 +756,12 @@ void DocumentService::remove(Session& session, const std::string& doctype,
         }
     }
     if (dt.name == k_user_doctype) {
-        revoke_sessions(*this, session, doc.at("name").get<std::string>(), user);
+        revoke_sessions(*this, session, doc.at("name").get<std::string>(), who);
     }
     m_repo.remove(session, dt, id);
     run_hook(dt, "after_delete", [&] { ctl.after_delete(doc, ctx); });
     emit(session, dt, "doc.deleted", doc, user);
+    return doc;
 }
 
 void DocumentService::enqueue_after_commit(Session& session, const std::string& name,
@@ -793,13 +796,15 @@ void DocumentService::emit(Session& session, const DocType& dt, const char* topi
 }
 
 Json DocumentService::transition(Session& session, const DocType& dt, const std::string& id_or_name,
-                                 const std::string& user, long long from, long long to) const {
+                                 const Principal& who, long long from, long long to) const {
     const char* verb = to == 1 ? "submit" : "cancel";
+    require(dt, who, verb);
+    const std::string& user = who.user;
     if (!dt.is_submittable) {
         throw Error(ErrorKind::validation,
                     fmt::format("DocType '{}' is not submittable, so it cannot {}", dt.name, verb));
     }
-    Json current = load(session, dt, id_or_name);
+    Json current = load_for(session, dt, id_or_name, who);
     load_children(session, dt, current);
     const std::string name = current.at("name").get<std::string>();
     long long status = current.at("docstatus").get<long long>();
@@ -811,7 +816,7 @@ Json DocumentService::transition(Session& session, const DocType& dt, const std:
     Json doc = in_field_order(m_meta, dt, current);
     std::vector<std::string> errors;
     Controller& ctl = controller(dt);
-    HookContext ctx{user, session, *this, dt};
+    HookContext ctx{who, session, Documents(*this, session, who), dt};
     if (to == 1) {
         // A submitted document is final: required fields are checked again, then `validate`.
         for (const auto& f : dt.fields) {
@@ -863,13 +868,13 @@ Json DocumentService::transition(Session& session, const DocType& dt, const std:
 }
 
 Json DocumentService::submit(Session& session, const std::string& doctype,
-                             const std::string& id_or_name, const std::string& user) const {
-    return transition(session, m_meta.get(doctype), id_or_name, user, 0, 1);
+                             const std::string& id_or_name, const Principal& who) const {
+    return transition(session, m_meta.get(doctype), id_or_name, who, 0, 1);
 }
 
 Json DocumentService::cancel(Session& session, const std::string& doctype,
-                             const std::string& id_or_name, const std::string& user) const {
-    return transition(session, m_meta.get(doctype), id_or_name, user, 1, 2);
+                             const std::string& id_or_name, const Principal& who) const {
+    return transition(session, m_meta.get(doctype), id_or_name, who, 1, 2);
 }
 
 const std::string& DocumentService::method_permission(const std::string& doctype,
@@ -885,17 +890,21 @@ const std::string& DocumentService::method_permission(const std::string& doctype
 
 Json DocumentService::call(Session& session, const std::string& doctype,
                            const std::string& id_or_name, const std::string& method,
-                           const Json& kwargs, const std::string& user) const {
+                           const Json& kwargs, const Principal& who) const {
     const DocType& dt = m_meta.get(doctype);
-    method_permission(doctype, method);
+    require(dt, who, method_permission(doctype, method));
     const MethodEntry& entry = *m_controllers->method(dt.name, method);
     if (!kwargs.is_object()) {
         throw Error(ErrorKind::validation,
                     fmt::format("{}.{}: kwargs must be a JSON object", dt.name, method));
     }
-    HookContext ctx{user, session, *this, dt};
+    HookContext ctx{who, session, Documents(*this, session, who), dt};
     Json doc;
-    if (!id_or_name.empty()) doc = get(session, dt.name, id_or_name);
+    if (!id_or_name.empty()) {
+        doc = load_for(session, dt, id_or_name, who);
+        load_children(session, dt, doc);
+        doc = in_field_order(m_meta, dt, doc);
+    }
     Json result;
     std::string hook = "method " + method;
     run_hook(dt, hook.c_str(),
@@ -904,8 +913,10 @@ Json DocumentService::call(Session& session, const std::string& doctype,
 }
 
 ListResult DocumentService::list(Session& session, const std::string& doctype, ListQuery query,
-                                 CountMode count) const {
+                                 const Principal& who, CountMode count) const {
     const DocType& dt = m_meta.get(doctype);
+    require(dt, who, "read");
+    if (rls_applies(dt, who)) query.filters.push_back(rls_filter(dt, who));
     if (query.limit < 1) throw Error(ErrorKind::validation, "limit must be at least 1");
     if (query.offset < 0) throw Error(ErrorKind::validation, "offset must not be negative");
     ListResult result;

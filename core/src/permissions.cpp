@@ -14,11 +14,15 @@ bool Principal::has_role(std::string_view role) const noexcept {
 }
 
 bool Principal::is_superuser() const noexcept {
-    return !is_guest() && (has_role(k_role_admin) || has_role(k_role_system));
+    return system || (!is_guest() && (has_role(k_role_admin) || has_role(k_role_system)));
 }
 
-Principal Principal::administrator() {
-    return Principal{"Administrator", {std::string(k_role_admin)}};
+Principal Principal::system_user() {
+    return Principal{"Administrator", {std::string(k_role_system)}, true};
+}
+
+Principal Principal::of(std::string user, std::vector<std::string> roles) {
+    return Principal{std::move(user), std::move(roles), false};
 }
 
 bool allowed(const DocType& doctype, const Principal& who, std::string_view action) {

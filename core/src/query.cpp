@@ -338,4 +338,15 @@ std::vector<std::string> parse_fields(const DocType& dt, std::string_view text) 
     return out;
 }
 
+Json ListResult::to_json() const {
+    Json j = Json::object();
+    j["items"] = Json::array();
+    for (const auto& item : items) j["items"].push_back(item);
+    j["total"] = total ? Json(*total) : Json(nullptr);
+    j["limit"] = limit;
+    j["offset"] = offset;
+    j["has_more"] = has_more;
+    return j;
+}
+
 } // namespace m::core

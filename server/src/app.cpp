@@ -12,7 +12,6 @@
 #include "m/core/query.hpp"
 #include "m/server/desk_files.hpp"
 #include "m/server/openapi.hpp"
-#include "m/server/write_guard.hpp"
 
 #include <fmt/format.h>
 #include <openssl/crypto.h>
@@ -422,16 +421,6 @@ struct ServerApp::Impl {
         }
         t_request.user = who.user;
         return who;
-    }
-
-    /// Throws not_found when RLS hides `doc` from `who` (as if it did not exist).
-    void check_rls(const core::DocType& dt, const Principal& who, const Json& doc,
-                   const std::string& key) const {
-        auto it = doc.find(dt.rls_field);
-        Json value = it == doc.end() ? Json(nullptr) : *it;
-        if (!core::rls_visible(dt, who, value)) {
-            throw Error(ErrorKind::not_found, fmt::format("{} '{}' not found", dt.name, key));
-        }
     }
 
     /// After a User changed here: its sessions are checked again before the next request, not
@@ -851,7 +840,8 @@ struct ServerApp::Impl {
         std::string full_name;
         try {
             auto session = db.session();
-            Json user = docs.get(*session, std::string(core::k_user_doctype), who.user);
+            Json user =
+                docs.get(*session, std::string(core::k_user_doctype), who.user, who.elevated());
             if (user.contains("full_name") && user["full_name"].is_string()) {
                 full_name = user["full_name"].get<std::string>();
             }
@@ -934,7 +924,7 @@ struct ServerApp::Impl {
     void list(const httplib::Request& req, httplib::Response& res) {
         const core::DocType& dt = doctype(req.matches[1].str());
         Principal who = authenticate(req);
-        core::require(dt, who, "read");
+        docs.authorize(dt.name, who, "read");
         core::ListQuery q;
         q.limit = query_integer(req, "limit", 20, 1, 1000);
         q.offset = query_integer(req, "offset", 0, 0, 1LL << 40);
@@ -946,7 +936,6 @@ struct ServerApp::Impl {
         if (req.has_param("filters")) {
             q.filters = core::parse_filters_text(dt, req.get_param_value("filters"));
         }
-        if (core::rls_applies(dt, who)) q.filters.push_back(core::rls_filter(dt, who));
         core::CountMode count = core::CountMode::exact;
         if (req.has_param("count")) {
             std::string c = req.get_param_value("count");
@@ -962,41 +951,36 @@ struct ServerApp::Impl {
             }
         }
         auto session = db.session();
-        send_json(res, 200, docs.list(*session, dt.name, std::move(q), count).to_json());
+        send_json(res, 200, docs.list(*session, dt.name, std::move(q), who, count).to_json());
     }
 
     void get(const httplib::Request& req, httplib::Response& res) {
         const core::DocType& dt = doctype(req.matches[1].str());
         Principal who = authenticate(req);
-        core::require(dt, who, "read");
         auto session = db.session();
-        Json doc = docs.get(*session, dt.name, req.matches[2].str());
-        check_rls(dt, who, doc, req.matches[2].str());
-        send_json(res, 200, doc);
+        send_json(res, 200, docs.get(*session, dt.name, req.matches[2].str(), who));
     }
 
     /// The version history of a document (oldest first), under the document's own read rules.
     void versions(const httplib::Request& req, httplib::Response& res) {
         const core::DocType& dt = doctype(req.matches[1].str());
         Principal who = authenticate(req);
-        core::require(dt, who, "read");
         auto session = db.session();
-        const std::string key = req.matches[2].str();
-        check_rls(dt, who, docs.get(*session, dt.name, key), key);
         Json items = Json::array();
-        for (auto& v : docs.versions(*session, dt.name, key)) items.push_back(std::move(v));
+        for (auto& v : docs.versions(*session, dt.name, req.matches[2].str(), who)) {
+            items.push_back(std::move(v));
+        }
         send_json(res, 200, Json{{"items", items}});
     }
 
     void create(const httplib::Request& req, httplib::Response& res) {
         const core::DocType& dt = doctype(req.matches[1].str());
         Principal who = authenticate(req);
-        core::require(dt, who, "create");
+        docs.authorize(dt.name, who, "create");
         Json body = body_object(req);
         auto session = db.session();
         core::UnitOfWork uow(*session);
-        guard_write(meta, docs, *session, dt, who, body);
-        Json doc = docs.insert(*session, dt.name, body, who.user);
+        Json doc = docs.insert(*session, dt.name, body, who);
         uow.commit();
         committed();
         send_json(res, 201, doc);
@@ -1005,7 +989,7 @@ struct ServerApp::Impl {
     void update(const httplib::Request& req, httplib::Response& res) {
         const core::DocType& dt = doctype(req.matches[1].str());
         Principal who = authenticate(req);
-        core::require(dt, who, "write");
+        docs.authorize(dt.name, who, "write");
         Json patch = body_object(req);
         std::string if_match = req.get_header_value("If-Match");
         if (!if_match.empty()) {
@@ -1018,9 +1002,7 @@ struct ServerApp::Impl {
         const std::string key = req.matches[2].str();
         auto session = db.session();
         core::UnitOfWork uow(*session);
-        check_rls(dt, who, docs.get(*session, dt.name, key), key);
-        guard_write(meta, docs, *session, dt, who, patch);
-        Json doc = docs.update(*session, dt.name, key, patch, who.user);
+        Json doc = docs.update(*session, dt.name, key, patch, who);
         uow.commit();
         account_changed(dt, doc);
         committed();
@@ -1030,13 +1012,10 @@ struct ServerApp::Impl {
     void remove(const httplib::Request& req, httplib::Response& res) {
         const core::DocType& dt = doctype(req.matches[1].str());
         Principal who = authenticate(req);
-        core::require(dt, who, "delete");
         const std::string key = req.matches[2].str();
         auto session = db.session();
         core::UnitOfWork uow(*session);
-        Json doc = docs.get(*session, dt.name, key);
-        check_rls(dt, who, doc, key);
-        docs.remove(*session, dt.name, key, who.user);
+        Json doc = docs.remove(*session, dt.name, key, who);
         uow.commit();
         account_changed(dt, doc);
         committed();
@@ -1047,13 +1026,11 @@ struct ServerApp::Impl {
         const core::DocType& dt = doctype(req.matches[1].str());
         const bool submit = req.matches[3].str() == "submit";
         Principal who = authenticate(req);
-        core::require(dt, who, submit ? "submit" : "cancel");
         const std::string key = req.matches[2].str();
         auto session = db.session();
         core::UnitOfWork uow(*session);
-        check_rls(dt, who, docs.get(*session, dt.name, key), key);
-        Json doc = submit ? docs.submit(*session, dt.name, key, who.user)
-                          : docs.cancel(*session, dt.name, key, who.user);
+        Json doc = submit ? docs.submit(*session, dt.name, key, who)
+                          : docs.cancel(*session, dt.name, key, who);
         uow.commit();
         committed();
         send_json(res, 200, doc);
@@ -1063,7 +1040,7 @@ struct ServerApp::Impl {
         const core::DocType& dt = doctype(req.matches[1].str());
         const std::string method = req.matches[2].str();
         Principal who = authenticate(req);
-        core::require(dt, who, docs.method_permission(dt.name, method));
+        docs.authorize(dt.name, who, docs.method_permission(dt.name, method));
         Json kwargs = body_object(req, true);
         std::string doc_id;
         if (kwargs.contains("doc_id")) {
@@ -1075,8 +1052,7 @@ struct ServerApp::Impl {
         }
         auto session = db.session();
         core::UnitOfWork uow(*session);
-        if (!doc_id.empty()) check_rls(dt, who, docs.get(*session, dt.name, doc_id), doc_id);
-        Json result = docs.call(*session, dt.name, doc_id, method, kwargs, who.user);
+        Json result = docs.call(*session, dt.name, doc_id, method, kwargs, who);
         uow.commit();
         committed();
         send_json(res, 200, Json{{"result", result}});

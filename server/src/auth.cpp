@@ -1,5 +1,6 @@
 #include "m/server/auth.hpp"
 
+#include "m/core/accounts.hpp"
 #include "m/core/core_app.hpp"
 #include "m/core/document_service.hpp"
 #include "m/core/error.hpp"
@@ -79,25 +80,17 @@ std::int64_t AuthService::now() const {
 std::vector<std::string> AuthService::roles_of(core::Session& session,
                                                const std::string& user) const {
     core::DocumentService docs(m_meta, m_db);
-    Json doc;
     try {
-        doc = docs.get(session, std::string(core::k_user_doctype), user);
+        return core::user_principal(docs, session, user).roles;
     } catch (const Error& e) {
         if (e.kind() == ErrorKind::not_found) {
             throw Error(ErrorKind::unauthenticated, "the user of these credentials does not exist");
         }
+        if (e.kind() == ErrorKind::permission) {
+            throw Error(ErrorKind::unauthenticated, "the user of these credentials is disabled");
+        }
         throw;
     }
-    if (!doc.value("enabled", false)) {
-        throw Error(ErrorKind::unauthenticated, "the user of these credentials is disabled");
-    }
-    std::vector<std::string> roles;
-    for (const auto& row : doc.value("roles", Json::array())) {
-        if (row.contains("role") && row["role"].is_string()) {
-            roles.push_back(row["role"].get<std::string>());
-        }
-    }
-    return roles;
 }
 
 TokenPair AuthService::issue(const std::string& user, const std::vector<std::string>& roles,
@@ -216,7 +209,8 @@ TokenPair AuthService::login(const std::string& login, const std::string& passwo
     std::string session_id;
     {
         core::UnitOfWork uow(*session);
-        Json saved = docs.insert(*session, std::string(core::k_session_doctype), row, user);
+        Json saved = docs.insert(*session, std::string(core::k_session_doctype), row,
+                                 core::Principal::of(user, roles).elevated());
         uow.commit();
         session_id = saved["id"].get<std::string>();
     }
@@ -236,7 +230,8 @@ TokenPair AuthService::refresh(const std::string& refresh_token) {
     auto session = m_db.session();
     Json row;
     try {
-        row = docs.get(*session, std::string(core::k_session_doctype), sid);
+        row = docs.get(*session, std::string(core::k_session_doctype), sid,
+                       core::Principal::system_user());
     } catch (const Error& e) {
         if (e.kind() == ErrorKind::not_found) {
             throw Error(ErrorKind::unauthenticated, "session ended");
@@ -272,7 +267,8 @@ void AuthService::logout(const std::string& token) {
     in_transaction(m_db, [&](core::Session& s) {
         try {
             docs.update(s, std::string(core::k_session_doctype), sid, Json{{"revoked", true}},
-                        claims.value("sub", std::string("Administrator")));
+                        core::Principal::of(claims.value("sub", std::string("Administrator")), {})
+                            .elevated());
         } catch (const Error& e) {
             if (e.kind() != ErrorKind::not_found) throw;
         }
@@ -322,7 +318,8 @@ bool AuthService::session_live(const std::string& sid, const std::string& user) 
     try {
         core::DocumentService docs(m_meta, m_db);
         auto session = m_db.session();
-        Json row = docs.get(*session, std::string(core::k_session_doctype), sid);
+        Json row = docs.get(*session, std::string(core::k_session_doctype), sid,
+                            core::Principal::system_user());
         live = !row.value("revoked", false) && row.value("for_user", "") == user;
     } catch (const Error& e) {
         if (e.kind() != ErrorKind::not_found) throw;

@@ -318,3 +318,54 @@ TEST_CASE("migrate status and --plan --json describe the pending changes per Doc
     REQUIRE_EXIT(done, 0);
     CHECK(contains(done.out, "up to date"));
 }
+
+TEST_CASE("m doc acts as the system, or with --as USER as that user with their rights",
+          "[commands][flow][access]") {
+    for (const auto& kind : database_kinds()) {
+        INFO("database: " << kind);
+        Project p(kind);
+        p.add_customer();
+        json def = parse_json(read_file(p.doctype_file("billing", "customer")));
+        def["permissions"] = json{{"read", {"Sales"}}, {"create", {"Sales"}}};
+        def["apply_rls"] = true;
+        write_file(p.doctype_file("billing", "customer"), def.dump(2));
+        REQUIRE_EXIT(p.m({"migrate"}), 0);
+        REQUIRE_EXIT(p.m({"user", "create", "ann@example.com", "--role", "Sales"}), 0);
+        REQUIRE_EXIT(p.m({"user", "create", "eve@example.com", "--role", "Support"}), 0);
+
+        auto by_system =
+            p.m({"--json", "doc", "insert", "Customer", "--data", R"({"customer_name":"Sys Co"})"});
+        REQUIRE_EXIT(by_system, 0);
+        CHECK(parse_json(by_system.out)["owner"] == "Administrator");
+        auto by_ann = p.m({"--json", "doc", "insert", "Customer", "--as", "ann@example.com",
+                           "--data", R"({"customer_name":"Ann Co"})"});
+        REQUIRE_EXIT(by_ann, 0);
+        CHECK(parse_json(by_ann.out)["owner"] == "ann@example.com");
+
+        // Row-level security: Ann sees her own customer only; the system sees both.
+        auto mine = p.m({"doc", "list", "Customer", "--as", "ann@example.com", "--json"});
+        REQUIRE_EXIT(mine, 0);
+        REQUIRE(parse_json(mine.out)["items"].size() == 1);
+        CHECK(parse_json(mine.out)["items"][0]["name"] == parse_json(by_ann.out)["name"]);
+        CHECK(parse_json(p.m({"doc", "list", "Customer", "--json"}).out)["items"].size() == 2);
+
+        // Refusals: one line on stderr, a non-zero exit, nothing written.
+        auto one_line_error = [](const RunResult& r, const std::string& text) {
+            INFO(r.err);
+            CHECK(r.exit_code != 0);
+            CHECK(contains(r.err, text));
+            CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+        };
+        const std::string sys_name = parse_json(by_system.out)["name"].get<std::string>();
+        one_line_error(p.m({"doc", "get", "Customer", sys_name, "--as", "ann@example.com"}),
+                       "not found");
+        one_line_error(p.m({"doc", "list", "Customer", "--as", "eve@example.com"}),
+                       "not permitted to read Customer");
+        one_line_error(p.m({"doc", "insert", "Customer", "--as", "eve@example.com", "--data",
+                            R"({"customer_name":"Eve Co"})"}),
+                       "not permitted to create Customer");
+        one_line_error(p.m({"doc", "list", "Customer", "--as", "nobody@example.com"}),
+                       "User 'nobody@example.com' not found");
+        CHECK(parse_json(p.m({"doc", "list", "Customer", "--json"}).out)["items"].size() == 2);
+    }
+}

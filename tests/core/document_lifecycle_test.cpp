@@ -56,7 +56,7 @@ public:
     void after_insert(const Json& doc, HookContext& ctx) override {
         m_log.push_back("after_insert");
         // Hooks run inside the transaction: the row is visible here.
-        CHECK(ctx.documents.get(ctx.session, "Invoice", doc["name"].get<std::string>())["total"] ==
+        CHECK(ctx.documents.get("Invoice", doc["name"].get<std::string>())["total"] ==
               doc["total"]);
     }
     void after_save(const Json& doc, HookContext&) override {
@@ -98,7 +98,7 @@ struct Fixture {
         m::core::DocumentService svc(meta, *t.db, &controllers);
         auto s = t.db->session();
         m::core::UnitOfWork uow(*s);
-        svc.insert(*s, "Customer", Json{{"customer_name", "Acme"}}, "u");
+        svc.insert(*s, "Customer", Json{{"customer_name", "Acme"}}, m::test::acting("u"));
         uow.commit();
     }
 
@@ -122,7 +122,7 @@ struct Fixture {
     long long count(const std::string& doctype) {
         return read([&](auto& svc, auto& s) {
             m::core::ListQuery q;
-            return *svc.list(s, doctype, q).total;
+            return *svc.list(s, doctype, q, m::test::sys()).total;
         });
     }
 };
@@ -138,15 +138,17 @@ TEST_CASE("hooks run in the documented order and see their own writes", "[lifecy
     for (const auto& kind : m::test::database_kinds()) {
         DYNAMIC_SECTION(kind) {
             Fixture f(kind);
-            Json saved = f.write(
-                [](auto& svc, auto& s) { return svc.insert(s, "Invoice", invoice(), "u"); });
+            Json saved = f.write([](auto& svc, auto& s) {
+                return svc.insert(s, "Invoice", invoice(), m::test::acting("u"));
+            });
             CHECK(f.log == std::vector<std::string>{"validate", "before_insert", "before_save",
                                                     "after_insert", "after_save"});
             CHECK(saved["name"] == "INV-00001");
             CHECK(saved["total"] == 25.5);
             CHECK(saved["items"][0]["amount"] == 20);
-            auto stored =
-                f.read([](auto& svc, auto& s) { return svc.get(s, "Invoice", "INV-00001"); });
+            auto stored = f.read([](auto& svc, auto& s) {
+                return svc.get(s, "Invoice", "INV-00001", m::test::sys());
+            });
             CHECK(stored["total"] == 25.5);
             CHECK(stored["items"][1]["amount"] == 5.5);
 
@@ -154,26 +156,29 @@ TEST_CASE("hooks run in the documented order and see their own writes", "[lifecy
             f.write([](auto& svc, auto& s) {
                 return svc.update(s, "Invoice", "INV-00001",
                                   Json::parse(R"({"items": [{"item": "C", "qty": 3, "rate": 1}]})"),
-                                  "u");
+                                  m::test::acting("u"));
             });
             CHECK(f.log == std::vector<std::string>{"validate", "before_save", "after_save"});
             CHECK(f.read([](auto& svc, auto& s) {
-                return svc.get(s, "Invoice", "INV-00001");
+                return svc.get(s, "Invoice", "INV-00001", m::test::sys());
             })["total"] == 3);
 
             f.log.clear();
-            f.write([](auto& svc, auto& s) { return svc.submit(s, "Invoice", "INV-00001", "u"); });
+            f.write([](auto& svc, auto& s) {
+                return svc.submit(s, "Invoice", "INV-00001", m::test::acting("u"));
+            });
             CHECK(f.log == std::vector<std::string>{"validate", "on_submit"});
             f.log.clear();
-            Json cancelled = f.write(
-                [](auto& svc, auto& s) { return svc.cancel(s, "Invoice", "INV-00001", "u"); });
+            Json cancelled = f.write([](auto& svc, auto& s) {
+                return svc.cancel(s, "Invoice", "INV-00001", m::test::acting("u"));
+            });
             CHECK(f.log == std::vector<std::string>{"on_cancel"});
             CHECK(cancelled["docstatus"] == 2);
             CHECK(cancelled["items"][0]["docstatus"] == 2);
 
             f.log.clear();
             f.write([](auto& svc, auto& s) {
-                svc.remove(s, "Invoice", "INV-00001", "u");
+                svc.remove(s, "Invoice", "INV-00001", m::test::acting("u"));
                 return 0;
             });
             CHECK(f.log == std::vector<std::string>{"before_delete", "after_delete"});
@@ -189,13 +194,16 @@ TEST_CASE("a failing hook writes nothing and names the hook and the DocType",
             Fixture f(kind);
             Json empty = invoice();
             empty["items"] = Json::array();
-            CHECK_THROWS_WITH(
-                f.write([&](auto& svc, auto& s) { return svc.insert(s, "Invoice", empty, "u"); }),
-                "DocType 'Invoice': validate: an invoice needs at least one item");
+            CHECK_THROWS_WITH(f.write([&](auto& svc, auto& s) {
+                return svc.insert(s, "Invoice", empty, m::test::acting("u"));
+            }),
+                              "DocType 'Invoice': validate: an invoice needs at least one item");
             Json boom = invoice();
             boom["note"] = "explode";
             try {
-                f.write([&](auto& svc, auto& s) { return svc.insert(s, "Invoice", boom, "u"); });
+                f.write([&](auto& svc, auto& s) {
+                    return svc.insert(s, "Invoice", boom, m::test::acting("u"));
+                });
                 FAIL("a throwing hook was ignored");
             } catch (const Error& e) {
                 CHECK(e.kind() == ErrorKind::internal);
@@ -204,9 +212,10 @@ TEST_CASE("a failing hook writes nothing and names the hook and the DocType",
             }
             Json late = invoice();
             late["note"] = "fail after save";
-            CHECK_THROWS_WITH(
-                f.write([&](auto& svc, auto& s) { return svc.insert(s, "Invoice", late, "u"); }),
-                Catch::Contains("after_save: refused after the write"));
+            CHECK_THROWS_WITH(f.write([&](auto& svc, auto& s) {
+                return svc.insert(s, "Invoice", late, m::test::acting("u"));
+            }),
+                              Catch::Contains("after_save: refused after the write"));
             CHECK(f.count("Invoice") == 0);
             CHECK(f.count("Customer") == 1);
             auto s = f.t.db->session();
@@ -221,8 +230,9 @@ TEST_CASE("declarative rules of the lifecycle", "[lifecycle][bad-input]") {
         DYNAMIC_SECTION(kind) {
             Fixture f(kind);
             auto insert = [&](const std::string& doctype, const Json& doc) {
-                return f.write(
-                    [&](auto& svc, auto& s) { return svc.insert(s, doctype, doc, "u"); });
+                return f.write([&](auto& svc, auto& s) {
+                    return svc.insert(s, doctype, doc, m::test::acting("u"));
+                });
             };
             SECTION("a validation failure in a child row names the row") {
                 Json bad = invoice();
@@ -252,31 +262,36 @@ TEST_CASE("declarative rules of the lifecycle", "[lifecycle][bad-input]") {
             }
             SECTION("submitted documents are frozen except allow_on_submit fields") {
                 insert("Invoice", invoice());
-                f.write(
-                    [](auto& svc, auto& s) { return svc.submit(s, "Invoice", "INV-00001", "u"); });
+                f.write([](auto& svc, auto& s) {
+                    return svc.submit(s, "Invoice", "INV-00001", m::test::acting("u"));
+                });
                 CHECK_THROWS_WITH(
                     f.write([](auto& svc, auto& s) {
-                        return svc.update(s, "Invoice", "INV-00001", Json{{"note", "x"}}, "u");
+                        return svc.update(s, "Invoice", "INV-00001", Json{{"note", "x"}},
+                                          m::test::acting("u"));
                     }),
                     Catch::Contains("field 'note' cannot change: the document is submitted"));
                 Json paid = f.write([](auto& svc, auto& s) {
-                    return svc.update(s, "Invoice", "INV-00001", Json{{"paid", true}}, "u");
+                    return svc.update(s, "Invoice", "INV-00001", Json{{"paid", true}},
+                                      m::test::acting("u"));
                 });
                 CHECK(paid["paid"] == true);
                 CHECK_THROWS_WITH(f.write([](auto& svc, auto& s) {
-                    svc.remove(s, "Invoice", "INV-00001", "u");
+                    svc.remove(s, "Invoice", "INV-00001", m::test::acting("u"));
                     return 0;
                 }),
                                   Catch::Contains("is submitted and cannot be deleted"));
                 CHECK_THROWS_WITH(
                     f.write([](auto& svc, auto& s) {
-                        return svc.submit(s, "Invoice", "INV-00001", "u");
+                        return svc.submit(s, "Invoice", "INV-00001", m::test::acting("u"));
                     }),
                     Catch::Contains("cannot submit Invoice 'INV-00001': it is submitted"));
-                f.write(
-                    [](auto& svc, auto& s) { return svc.cancel(s, "Invoice", "INV-00001", "u"); });
+                f.write([](auto& svc, auto& s) {
+                    return svc.cancel(s, "Invoice", "INV-00001", m::test::acting("u"));
+                });
                 CHECK_THROWS_WITH(f.write([](auto& svc, auto& s) {
-                    return svc.update(s, "Invoice", "INV-00001", Json{{"paid", false}}, "u");
+                    return svc.update(s, "Invoice", "INV-00001", Json{{"paid", false}},
+                                      m::test::acting("u"));
                 }),
                                   Catch::Contains("is cancelled and cannot be changed"));
             }
@@ -286,14 +301,14 @@ TEST_CASE("declarative rules of the lifecycle", "[lifecycle][bad-input]") {
                 auto s = f.t.db->session();
                 s->execute("DELETE FROM invoice_item");
                 CHECK_THROWS_WITH(f.write([](auto& svc, auto& s2) {
-                    return svc.submit(s2, "Invoice", "INV-00001", "u");
+                    return svc.submit(s2, "Invoice", "INV-00001", m::test::acting("u"));
                 }),
                                   Catch::Contains("validate: an invoice needs at least one item"));
                 CHECK(f.read([](auto& svc, auto& s2) {
-                    return svc.get(s2, "Invoice", "INV-00001");
+                    return svc.get(s2, "Invoice", "INV-00001", m::test::sys());
                 })["docstatus"] == 0);
                 CHECK_THROWS_WITH(f.write([](auto& svc, auto& s2) {
-                    return svc.submit(s2, "Customer", "Acme", "u");
+                    return svc.submit(s2, "Customer", "Acme", m::test::acting("u"));
                 }),
                                   Catch::Contains("DocType 'Customer' is not submittable"));
             }
@@ -301,11 +316,12 @@ TEST_CASE("declarative rules of the lifecycle", "[lifecycle][bad-input]") {
                 insert("Invoice", invoice());
                 Json r = f.write([](auto& svc, auto& s) {
                     return svc.call(s, "Invoice", "INV-00001", "double_total", Json{{"plus", 1}},
-                                    "u");
+                                    m::test::acting("u"));
                 });
                 CHECK(r == 52.0);
                 CHECK_THROWS_WITH(f.write([](auto& svc, auto& s) {
-                    return svc.call(s, "Invoice", "INV-00001", "nope", Json::object(), "u");
+                    return svc.call(s, "Invoice", "INV-00001", "nope", Json::object(),
+                                    m::test::acting("u"));
                 }),
                                   "DocType 'Invoice' has no callable method 'nope'");
             }
@@ -317,19 +333,24 @@ TEST_CASE("track_changes records a version per save with the field-level diff", 
     for (const auto& kind : m::test::database_kinds()) {
         DYNAMIC_SECTION(kind) {
             Fixture f(kind);
-            Json saved = f.write(
-                [](auto& svc, auto& s) { return svc.insert(s, "Invoice", invoice(), "u"); });
+            Json saved = f.write([](auto& svc, auto& s) {
+                return svc.insert(s, "Invoice", invoice(), m::test::acting("u"));
+            });
             Json items = saved["items"];
             items[0]["qty"] = 5;                                           // changed row
             items.erase(1);                                                // removed row
             items.push_back(Json{{"item", "C"}, {"qty", 1}, {"rate", 1}}); // added row
             f.write([&](auto& svc, auto& s) {
                 return svc.update(s, "Invoice", "INV-00001",
-                                  Json{{"note", "rush"}, {"items", items}}, "editor");
+                                  Json{{"note", "rush"}, {"items", items}},
+                                  m::test::acting("editor"));
             });
-            f.write([](auto& svc, auto& s) { return svc.submit(s, "Invoice", "INV-00001", "u"); });
-            auto versions =
-                f.read([](auto& svc, auto& s) { return svc.versions(s, "Invoice", "INV-00001"); });
+            f.write([](auto& svc, auto& s) {
+                return svc.submit(s, "Invoice", "INV-00001", m::test::acting("u"));
+            });
+            auto versions = f.read([](auto& svc, auto& s) {
+                return svc.versions(s, "Invoice", "INV-00001", m::test::sys());
+            });
             REQUIRE(versions.size() == 2);
             const Json& v = versions[0]["data"];
             CHECK(versions[0]["owner"] == "editor");
@@ -351,7 +372,7 @@ TEST_CASE("track_changes records a version per save with the field-level diff", 
             CHECK(has_change(versions[1]["data"]["changed"], "docstatus", 0, 1));
             // A save that changes nothing records nothing.
             CHECK(f.read([](auto& svc, auto& s) {
-                       return svc.versions(s, "Invoice", "INV-00001");
+                       return svc.versions(s, "Invoice", "INV-00001", m::test::sys());
                    }).size() == 2);
         }
     }
@@ -362,8 +383,9 @@ TEST_CASE("two concurrent updates of one document: one wins, one gets a conflict
     for (const auto& kind : m::test::database_kinds()) {
         DYNAMIC_SECTION(kind) {
             Fixture f(kind);
-            Json saved = f.write(
-                [](auto& svc, auto& s) { return svc.insert(s, "Invoice", invoice(), "u"); });
+            Json saved = f.write([](auto& svc, auto& s) {
+                return svc.insert(s, "Invoice", invoice(), m::test::acting("u"));
+            });
             Json stale = saved["modified"];
             // Both writers read the same version, then update with it.
             std::atomic<int> ok{0}, conflicts{0};
@@ -371,7 +393,8 @@ TEST_CASE("two concurrent updates of one document: one wins, one gets a conflict
                 try {
                     f.write([&](auto& svc, auto& s) {
                         return svc.update(s, "Invoice", "INV-00001",
-                                          Json{{"note", note}, {"modified", stale}}, "u");
+                                          Json{{"note", note}, {"modified", stale}},
+                                          m::test::acting("u"));
                     });
                     ++ok;
                 } catch (const Error& e) {

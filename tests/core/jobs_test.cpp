@@ -223,10 +223,9 @@ TEST_CASE("hooks enqueue jobs only when their transaction commits", "[jobs]") {
             Fixture f(kind);
             struct Enqueuing : m::core::Controller {
                 void after_save(const Json& doc, m::core::HookContext& ctx) override {
-                    ctx.documents.enqueue_after_commit(ctx.session, "core.noop",
-                                                       Json{{"note", doc["title"]}});
+                    ctx.documents.enqueue_after_commit("core.noop", Json{{"note", doc["title"]}});
                     if (doc["title"] == "bad job") {
-                        ctx.documents.enqueue_after_commit(ctx.session, "no.such", Json::object());
+                        ctx.documents.enqueue_after_commit("no.such", Json::object());
                     }
                 }
             };
@@ -237,19 +236,20 @@ TEST_CASE("hooks enqueue jobs only when their transaction commits", "[jobs]") {
             auto s = f.t.db->session();
             {
                 m::core::UnitOfWork uow(*s);
-                docs.insert(*s, "Note", Json{{"title", "rolled back"}}, "u");
+                docs.insert(*s, "Note", Json{{"title", "rolled back"}}, m::test::acting("u"));
                 // no commit
             }
             CHECK(queue->recent(10).empty());
             {
                 m::core::UnitOfWork uow(*s);
-                CHECK_THROWS_WITH(docs.insert(*s, "Note", Json{{"title", "bad job"}}, "u"),
-                                  Catch::Contains("unknown job 'no.such'"));
+                CHECK_THROWS_WITH(
+                    docs.insert(*s, "Note", Json{{"title", "bad job"}}, m::test::acting("u")),
+                    Catch::Contains("unknown job 'no.such'"));
             }
             CHECK(queue->recent(10).empty());
             {
                 m::core::UnitOfWork uow(*s);
-                docs.insert(*s, "Note", Json{{"title", "kept"}}, "u");
+                docs.insert(*s, "Note", Json{{"title", "kept"}}, m::test::acting("u"));
                 CHECK(queue->recent(10).empty()); // not before the commit
                 uow.commit();
             }
@@ -308,19 +308,19 @@ TEST_CASE("document changes write outbox events that commit with them", "[jobs][
             std::string id;
             {
                 m::core::UnitOfWork uow(*s);
-                docs.insert(*s, "Note", Json{{"title", "never"}}, "a@x");
+                docs.insert(*s, "Note", Json{{"title", "never"}}, m::test::acting("a@x"));
             }
             {
                 m::core::UnitOfWork uow(*s);
-                auto doc =
-                    docs.insert(*s, "Note", Json{{"title", "one"}, {"owner_email", "a@x"}}, "a@x");
+                auto doc = docs.insert(*s, "Note", Json{{"title", "one"}, {"owner_email", "a@x"}},
+                                       m::test::acting("a@x"));
                 id = doc["id"].get<std::string>();
                 uow.commit();
             }
             {
                 m::core::UnitOfWork uow(*s);
-                docs.update(*s, "Note", id, Json{{"title", "two"}}, "b@x");
-                docs.remove(*s, "Note", id, "b@x");
+                docs.update(*s, "Note", id, Json{{"title", "two"}}, m::test::acting("b@x"));
+                docs.remove(*s, "Note", id, m::test::acting("b@x"));
                 uow.commit();
             }
             std::vector<m::core::OutboxEvent> events;
@@ -351,10 +351,10 @@ TEST_CASE("the outbox tail waits for a transaction that commits out of id order"
     auto slow = f.t.db->session();
     auto fast = f.t.db->session();
     m::core::UnitOfWork slow_uow(*slow);
-    docs.insert(*slow, "Note", Json{{"title", "slow"}}, "u"); // takes the lower id
+    docs.insert(*slow, "Note", Json{{"title", "slow"}}, m::test::acting("u")); // takes the lower id
     {
         m::core::UnitOfWork uow(*fast);
-        docs.insert(*fast, "Note", Json{{"title", "fast"}}, "u");
+        docs.insert(*fast, "Note", Json{{"title", "fast"}}, m::test::acting("u"));
         uow.commit();
     }
     auto first = tail.poll();
@@ -397,7 +397,7 @@ TEST_CASE("Scheduled Job rows are checked on save and scheduled like registratio
         try {
             docs.insert(*s, "Scheduled Job",
                         Json{{"title", "bad"}, {"job", "nope.job"}, {"schedule", "61 * * * *"}},
-                        "Administrator");
+                        m::test::acting("Administrator"));
             FAIL("a bad Scheduled Job was saved");
         } catch (const m::core::Error& e) {
             CHECK(e.kind() == m::core::ErrorKind::validation);
@@ -413,13 +413,13 @@ TEST_CASE("Scheduled Job rows are checked on save and scheduled like registratio
                          {"job", "core.noop"},
                          {"schedule", "0 * * * *"},
                          {"kwargs", Json{{"from", "row"}}}},
-                    "Administrator");
+                    m::test::acting("Administrator"));
         docs.insert(*s, "Scheduled Job",
                     Json{{"title", "switched off"},
                          {"job", "core.noop"},
                          {"schedule", "0 * * * *"},
                          {"enabled", false}},
-                    "Administrator");
+                    m::test::acting("Administrator"));
         uow.commit();
     }
     auto rows = m::core::scheduled_job_rows(*f.t.db);

@@ -74,7 +74,7 @@ Json insert(m::core::Database& db, const m::core::MetaRegistry& reg, const Json&
     m::core::DocumentService svc(reg, db);
     auto s = db.session();
     m::core::UnitOfWork uow(*s);
-    Json saved = svc.insert(*s, "Sample", doc, "tester");
+    Json saved = svc.insert(*s, "Sample", doc, m::test::acting("tester"));
     uow.commit();
     return saved;
 }
@@ -86,7 +86,7 @@ long long count_where(m::core::Database& db, const m::core::MetaRegistry& reg,
     m::core::ListQuery q;
     q.filters = m::core::parse_filters_text(reg.get("Sample"), filters);
     q.limit = 1000;
-    return *svc.list(*s, "Sample", q).total;
+    return *svc.list(*s, "Sample", q, m::test::sys()).total;
 }
 
 } // namespace
@@ -145,7 +145,7 @@ TEST_CASE("every field type round-trips through the repository", "[contract][rep
             CHECK_FALSE(saved.contains("secret"));
             m::core::DocumentService svc(reg, *t.db);
             auto s = t.db->session();
-            Json got = svc.get(*s, "Sample", "S-1");
+            Json got = svc.get(*s, "Sample", "S-1", m::test::sys());
             for (const char* key : {"code", "body", "qty", "ratio", "amount", "active", "day",
                                     "clock", "ref", "meta", "status", "email"}) {
                 INFO(key);
@@ -159,7 +159,8 @@ TEST_CASE("every field type round-trips through the repository", "[contract][rep
             CHECK(got["lines"][0]["item"] == "A");
             CHECK(got["lines"][1]["idx"] == 2);
             CHECK(got["lines"][0]["parent_id"] == got["id"]);
-            CHECK(svc.get(*s, "Sample", got["id"].get<std::string>())["name"] == "S-1");
+            CHECK(svc.get(*s, "Sample", got["id"].get<std::string>(), m::test::sys())["name"] ==
+                  "S-1");
             // The stored password is a hash, never the clear text.
             auto raw = s->query("SELECT secret FROM sample");
             REQUIRE(raw.rows[0][0]);
@@ -208,18 +209,19 @@ TEST_CASE("filters of every operator select the right rows", "[contract][reposit
             q.fields = m::core::parse_fields(reg.get("Sample"), "code,amount");
             q.limit = 2;
             q.offset = 1;
-            auto page = svc.list(*s, "Sample", q);
+            auto page = svc.list(*s, "Sample", q, m::test::sys());
             REQUIRE(page.items.size() == 2);
             CHECK(page.items[0]["code"] == "C4");
             CHECK(page.items[1]["code"] == "C3");
             CHECK(*page.total == 5);
             CHECK(page.has_more);
             CHECK_FALSE(page.items[0].contains("qty"));
-            auto none = svc.list(*s, "Sample", q, m::core::CountMode::none);
+            auto none = svc.list(*s, "Sample", q, m::test::sys(), m::core::CountMode::none);
             CHECK_FALSE(none.total.has_value());
             CHECK(none.has_more);
             q.offset = 3;
-            CHECK_FALSE(svc.list(*s, "Sample", q, m::core::CountMode::none).has_more);
+            CHECK_FALSE(
+                svc.list(*s, "Sample", q, m::test::sys(), m::core::CountMode::none).has_more);
         }
     }
 }
@@ -271,37 +273,39 @@ TEST_CASE("document rules: unique, required, optimistic concurrency, children",
                                Json{{"qty", 5},
                                     {"modified", stale},
                                     {"lines", Json::parse(R"([{"item":"x"},{"item":"y"}])")}},
-                               "tester");
+                               m::test::acting("tester"));
                 CHECK(updated["qty"] == 5);
                 uow.commit();
             }
-            CHECK(svc.get(*s, "Sample", "A")["lines"].size() == 2);
+            CHECK(svc.get(*s, "Sample", "A", m::test::sys())["lines"].size() == 2);
             {
                 m::core::UnitOfWork uow(*s);
                 try {
                     svc.update(*s, "Sample", "A",
-                               Json{{"qty", 6}, {"modified", "2000-01-01 00:00:00"}}, "t");
+                               Json{{"qty", 6}, {"modified", "2000-01-01 00:00:00"}},
+                               m::test::acting("t"));
                     FAIL("stale update accepted");
                 } catch (const Error& e) {
                     CHECK(e.kind() == ErrorKind::conflict);
                 }
             }
-            CHECK(svc.get(*s, "Sample", "A")["qty"] == 5);
+            CHECK(svc.get(*s, "Sample", "A", m::test::sys())["qty"] == 5);
             {
                 m::core::UnitOfWork uow(*s);
                 svc.update(*s, "Sample", "A",
-                           Json{{"lines", Json::array({Json{{"item", "only"}}})}}, "t");
+                           Json{{"lines", Json::array({Json{{"item", "only"}}})}},
+                           m::test::acting("t"));
                 uow.commit();
             }
-            auto lines = svc.get(*s, "Sample", "A")["lines"];
+            auto lines = svc.get(*s, "Sample", "A", m::test::sys())["lines"];
             REQUIRE(lines.size() == 1);
             CHECK(lines[0]["item"] == "only");
             {
                 m::core::UnitOfWork uow(*s);
-                svc.remove(*s, "Sample", "A", "t");
+                svc.remove(*s, "Sample", "A", m::test::acting("t"));
                 uow.commit();
             }
-            CHECK_THROWS_WITH(svc.get(*s, "Sample", "A"), "Sample 'A' not found");
+            CHECK_THROWS_WITH(svc.get(*s, "Sample", "A", m::test::sys()), "Sample 'A' not found");
             auto orphans = s->query("SELECT COUNT(*) FROM sample_line");
             CHECK(orphans.rows[0][0] == std::optional<std::string>("0"));
         }
@@ -346,7 +350,7 @@ TEST_CASE("schema changes: add is SAFE, drop and retype need --force and keep da
             CHECK(m3.plan().empty());
             m::core::DocumentService svc(reg3, *t.db);
             auto s = t.db->session();
-            auto got = svc.get(*s, "Sample", "K");
+            auto got = svc.get(*s, "Sample", "K", m::test::sys());
             CHECK(got["qty"] == 3);
             CHECK_FALSE(got.contains("body"));
         }
@@ -398,19 +402,22 @@ TEST_CASE("naming rules: uuid, autoincrement, series, prompt", "[contract][docum
             m::core::DocumentService svc(reg, *t.db);
             auto s = t.db->session();
             m::core::UnitOfWork uow(*s);
-            auto u = svc.insert(*s, "Named Uuid", Json::object(), "t");
+            auto u = svc.insert(*s, "Named Uuid", Json::object(), m::test::acting("t"));
             CHECK(u["name"] == u["id"]);
-            CHECK(svc.insert(*s, "Named Auto", Json::object(), "t")["name"] == "1");
-            CHECK(svc.insert(*s, "Named Auto", Json::object(), "t")["name"] == "2");
+            CHECK(svc.insert(*s, "Named Auto", Json::object(), m::test::acting("t"))["name"] ==
+                  "1");
+            CHECK(svc.insert(*s, "Named Auto", Json::object(), m::test::acting("t"))["name"] ==
+                  "2");
             auto series =
-                svc.insert(*s, "Named Series", Json::object(), "t")["name"].get<std::string>();
+                svc.insert(*s, "Named Series", Json::object(), m::test::acting("t"))["name"]
+                    .get<std::string>();
             CHECK(series.size() == std::string("T-2026-001").size());
             CHECK(series.substr(0, 2) == "T-");
             CHECK(series.substr(series.size() - 4) == "-001");
-            CHECK_THROWS_WITH(svc.insert(*s, "Named Prompt", Json::object(), "t"),
+            CHECK_THROWS_WITH(svc.insert(*s, "Named Prompt", Json::object(), m::test::acting("t")),
                               Catch::Contains("'name' is required"));
-            CHECK(svc.insert(*s, "Named Prompt", Json{{"name", "chosen"}}, "t")["name"] ==
-                  "chosen");
+            CHECK(svc.insert(*s, "Named Prompt", Json{{"name", "chosen"}},
+                             m::test::acting("t"))["name"] == "chosen");
             uow.commit();
         }
     }
@@ -441,9 +448,10 @@ TEST_CASE("naming rules: 8 concurrent writers on one series get distinct names a
                         for (int i = 0; i < k_each; ++i) {
                             auto s = t.db->session();
                             m::core::UnitOfWork uow(*s);
-                            auto doc = svc.insert(
-                                *s, "Ticket",
-                                Json{{"x", std::to_string(w) + "-" + std::to_string(i)}}, "t");
+                            auto doc =
+                                svc.insert(*s, "Ticket",
+                                           Json{{"x", std::to_string(w) + "-" + std::to_string(i)}},
+                                           m::test::acting("t"));
                             uow.commit();
                             names[static_cast<std::size_t>(w)].push_back(
                                 doc["name"].get<std::string>());

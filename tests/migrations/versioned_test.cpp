@@ -86,7 +86,7 @@ void insert_note(m::core::Database& db, const m::core::MetaRegistry& reg, const 
     m::core::DocumentService svc(reg, db);
     auto s = db.session();
     m::core::UnitOfWork uow(*s);
-    svc.insert(*s, "Note", Json{{"title", title}, {"qty", qty}}, "tester");
+    svc.insert(*s, "Note", Json{{"title", title}, {"qty", qty}}, m::test::acting("tester"));
     uow.commit();
 }
 

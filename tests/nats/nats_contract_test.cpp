@@ -115,8 +115,8 @@ TEST_CASE("a relay that dies between publishing and marking publishes each event
     {
         auto s = db.t.db->session();
         m::core::UnitOfWork uow(*s);
-        docs.insert(*s, "Note", Json{{"title", "a"}}, "alice");
-        docs.insert(*s, "Note", Json{{"title", "b"}}, "alice");
+        docs.insert(*s, "Note", Json{{"title", "a"}}, m::test::acting("alice"));
+        docs.insert(*s, "Note", Json{{"title", "b"}}, m::test::acting("alice"));
         uow.commit();
     }
     CrashAfterPublish crashing(*broker);
@@ -129,7 +129,7 @@ TEST_CASE("a relay that dies between publishing and marking publishes each event
     {
         auto s = db.t.db->session();
         m::core::UnitOfWork uow(*s);
-        docs.insert(*s, "Note", Json{{"title", "sentinel"}}, "bob");
+        docs.insert(*s, "Note", Json{{"title", "sentinel"}}, m::test::acting("bob"));
         uow.commit();
     }
     CHECK(m::core::relay_outbox(*db.t.db, *broker) == 1);

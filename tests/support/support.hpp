@@ -4,6 +4,7 @@
 #pragma once
 
 #include "m/core/database.hpp"
+#include "m/core/permissions.hpp"
 
 #include <cstdlib>
 #include <filesystem>
@@ -75,5 +76,16 @@ TestDatabase make_database(const std::string& kind, const std::filesystem::path&
 
 /// URL of a fresh scratch PostgreSQL database (dropped when the returned handle dies).
 std::pair<std::string, std::shared_ptr<void>> scratch_postgres();
+
+/// The system acting under the name `user` (what it writes names them; every check passes):
+/// for tests of the document rules that are not about permissions.
+inline core::Principal acting(std::string user) {
+    return core::Principal::of(std::move(user), {}).elevated();
+}
+
+/// The system, for reads in tests that are not about permissions.
+inline core::Principal sys() {
+    return core::Principal::system_user();
+}
 
 } // namespace m::test

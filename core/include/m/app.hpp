@@ -27,12 +27,14 @@
 namespace m {
 
 using core::Controller;
+using core::Documents;
 using core::Error;
 using core::ErrorKind;
 using core::HookContext;
 using core::JobContext;
 using core::JobDef;
 using core::Json;
+using core::Principal;
 
 /// What an app's registration receives. Valid only during registration.
 struct AppRegistrar {

@@ -11,6 +11,7 @@
 #pragma once
 
 #include "m/core/database.hpp"
+#include "m/core/permissions.hpp"
 #include "m/core/values.hpp"
 
 #include <string>
@@ -32,9 +33,13 @@ void check_password_policy(std::string_view password, std::string_view email);
 /// went off, or a role was removed. `after` null = deleted.
 bool credentials_changed(const Json& before, const Json& after, bool password_set);
 
+/// The Principal of a user, with the roles of their User document. Throws Error{not_found}
+/// ("User 'x' not found") or Error{permission} for a disabled user.
+Principal user_principal(const DocumentService& docs, Session& session, const std::string& user);
+
 /// Marks every unrevoked Auth Session of `user` revoked (document updates in `session`'s
 /// transaction, by `actor`). Returns how many.
 std::size_t revoke_sessions(const DocumentService& docs, Session& session, const std::string& user,
-                            const std::string& actor);
+                            const Principal& actor);
 
 } // namespace m::core

@@ -8,6 +8,8 @@
 // virtual methods of one base class, a misspelt hook name fails to compile (`override`).
 #pragma once
 
+#include "m/core/documents.hpp"
+#include "m/core/permissions.hpp"
 #include "m/core/values.hpp"
 
 #include <functional>
@@ -24,10 +26,12 @@ struct DocType;
 
 /// What a hook can use. Valid only during the hook call.
 struct HookContext {
-    const std::string& user;          ///< who is acting
-    Session& session;                 ///< the unit of work's session (same transaction)
-    const DocumentService& documents; ///< to read or write other documents in the transaction
-    const DocType& doctype;           ///< the DocType of the document
+    const Principal& caller; ///< who is acting (ctx.caller.user is the user's name)
+    Session& session;        ///< the unit of work's session (same transaction)
+    /// Other documents in the same transaction, read and written with the caller's rights;
+    /// `documents.as_system()` for the system's.
+    Documents documents;
+    const DocType& doctype; ///< the DocType of the document
 };
 
 /// Base class of every controller. Every hook is a no-op by default. Hooks that receive a

@@ -11,6 +11,7 @@
 // stored status before running a redelivered job).
 #pragma once
 
+#include "m/core/permissions.hpp"
 #include "m/core/service.hpp"
 #include "m/core/values.hpp"
 
@@ -52,6 +53,9 @@ struct JobContext {
 
     /// Tells the broker the job is alive (long jobs; the worker also does it on its own).
     std::function<void()> heartbeat;
+    /// Whom the job acts as with `documents`: the system (jobs are enqueued by the system, an
+    /// administrator or a hook that already checked its caller).
+    Principal caller = Principal::system_user();
 };
 
 /// A job function: returns the job's result (any JSON; null for none); throws to fail.

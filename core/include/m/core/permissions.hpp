@@ -1,7 +1,8 @@
 // Who may do what (SPEC §4): role permissions per DocType and action, and row-level security.
 //
-// Every entry point that acts for a user asks here: the HTTP API on each request, the live stream
-// for each event. The CLI acts as Administrator (a Principal with the Admin role).
+// The document service asks here on every operation, for whoever calls it: an HTTP client, the
+// CLI (the system, or a user with `--as USER`), a job, a controller. The live stream asks for
+// each event it would deliver.
 #pragma once
 
 #include "m/core/doctype.hpp"
@@ -14,19 +15,31 @@
 
 namespace m::core {
 
-/// The caller of an operation.
+/// The caller of an operation: a guest, a user with roles, or the system itself.
 struct Principal {
     std::string user; ///< the User's name (email); empty for a guest
     std::vector<std::string> roles;
+    /// The system acting on its own behalf (the CLI without --as, jobs, the server's own
+    /// bookkeeping, a controller that asks for it): every check passes and the write rules for
+    /// clients (read_only fields ignored, links only to readable documents) do not apply.
+    bool system = false;
 
-    bool is_guest() const noexcept { return user.empty(); }
-    /// Admin or System: may do everything, RLS does not apply.
+    bool is_guest() const noexcept { return user.empty() && !system; }
+    /// The system, or a user with Admin or System: may do everything, RLS does not apply.
     bool is_superuser() const noexcept;
     bool has_role(std::string_view role) const noexcept;
 
     static Principal guest() { return {}; }
-    /// The CLI's identity: "Administrator" with the Admin role.
-    static Principal administrator();
+    /// The system; what it writes is recorded as by "Administrator".
+    static Principal system_user();
+    /// A user with these roles.
+    static Principal of(std::string user, std::vector<std::string> roles);
+    /// This caller with the system's rights: checks pass, what it writes still names the user.
+    Principal elevated() const {
+        Principal p = *this;
+        p.system = true;
+        return p;
+    }
 };
 
 /// The actions of a permissions map.

@@ -8,6 +8,7 @@
 #include "m/core/doctype.hpp"
 #include "m/core/values.hpp"
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -66,5 +67,19 @@ std::vector<OrderBy> parse_order_by(const DocType& doctype, std::string_view tex
 /// Parses "a,b" or a JSON array of names; checks each against the DocType. `name` and `id` are
 /// always included. Throws Error{validation}.
 std::vector<std::string> parse_fields(const DocType& doctype, std::string_view text);
+
+enum class CountMode { exact, estimated, none };
+
+/// One page of a list.
+struct ListResult {
+    std::vector<Json> items;
+    std::optional<long long> total; ///< nullopt with CountMode::none
+    long long limit = 0;
+    long long offset = 0;
+    bool has_more = false;
+
+    /// {"items","total","limit","offset","has_more"} as the HTTP API answers.
+    Json to_json() const;
+};
 
 } // namespace m::core

@@ -13,9 +13,10 @@ m::Json send_invoice(const m::Json& kwargs, m::JobContext& ctx) {
         throw m::Error(m::ErrorKind::validation, "send_invoice needs {\"invoice\": \"<name>\"}");
     }
     auto session = ctx.db.session();
-    m::Json invoice = ctx.documents.get(*session, "Invoice", kwargs["invoice"].get<std::string>());
+    m::Json invoice =
+        ctx.documents.get(*session, "Invoice", kwargs["invoice"].get<std::string>(), ctx.caller);
     m::Json customer =
-        ctx.documents.get(*session, "Customer", invoice["customer"].get<std::string>());
+        ctx.documents.get(*session, "Customer", invoice["customer"].get<std::string>(), ctx.caller);
     if (!customer["email"].is_string() || customer["email"].get<std::string>().empty()) {
         throw m::Error(m::ErrorKind::validation,
                        "customer " + customer["name"].get<std::string>() + " has no email");

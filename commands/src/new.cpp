@@ -1,11 +1,11 @@
 // `m new project|app|doctype`: scaffolding. Never overwrites: an existing target is an error.
 #include "m/commands/command.hpp"
 #include "m/core/core_app.hpp"
+#include "m/core/crypto.hpp"
 #include "m/core/doctype_loader.hpp"
 #include "m/core/error.hpp"
 
 #include <fmt/format.h>
-#include <sodium.h>
 
 #include <filesystem>
 #include <fstream>
@@ -42,12 +42,7 @@ void refuse_existing(const fs::path& path, const std::string& what) {
 }
 
 std::string random_secret() {
-    if (sodium_init() < 0) throw Error(ErrorKind::internal, "libsodium failed to initialise");
-    unsigned char raw[32];
-    randombytes_buf(raw, sizeof raw);
-    char out[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
-    sodium_bin2base64(out, sizeof out, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    return out;
+    return core::random_token(32);
 }
 
 void new_project(const std::string& name, const GlobalOptions& options) {

@@ -1,5 +1,6 @@
 #include "m/core/values.hpp"
 
+#include "m/core/crypto.hpp"
 #include "m/core/error.hpp"
 
 #include <cstring>
@@ -348,38 +349,22 @@ std::string now_timestamp() {
 }
 
 std::string api_key_secret_hash(std::string_view secret) {
-    if (sodium_init() < 0) throw Error(ErrorKind::internal, "libsodium failed to initialise");
-    unsigned char digest[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(secret.data()),
-                       secret.size());
-    char hex[crypto_hash_sha256_BYTES * 2 + 1];
-    sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
-    return hex;
+    return sha256_hex(secret);
 }
 
 ApiKeyParts new_api_key() {
-    if (sodium_init() < 0) throw Error(ErrorKind::internal, "libsodium failed to initialise");
-    auto token = [](std::size_t n) {
-        std::vector<unsigned char> bytes(n);
-        randombytes_buf(bytes.data(), n);
-        std::string out(sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_URLSAFE_NO_PADDING),
-                        '\0');
-        sodium_bin2base64(out.data(), out.size(), bytes.data(), n,
-                          sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-        out.resize(std::strlen(out.c_str()));
-        return out;
-    };
     ApiKeyParts parts;
-    parts.key_id = "mk_" + token(9);
-    std::string secret = token(32);
+    parts.key_id = "mk_" + random_token(9);
+    std::string secret = random_token(32);
     parts.secret_hash = api_key_secret_hash(secret);
     parts.key = parts.key_id + "." + secret;
     return parts;
 }
 
 std::string new_uuid() {
+    const std::string r = random_bytes(16);
     unsigned char b[16];
-    randombytes_buf(b, sizeof b);
+    std::copy(r.begin(), r.end(), b);
     b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);
     b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);
     return fmt::format("{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-"

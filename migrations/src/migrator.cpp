@@ -1,12 +1,12 @@
 #include "m/migrations/migrator.hpp"
 
+#include "m/core/crypto.hpp"
 #include "m/core/doctype_loader.hpp"
 #include "m/core/error.hpp"
 #include "m/migrations/system_sql.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <sodium.h>
 
 #include <algorithm>
 #include <cctype>
@@ -20,6 +20,8 @@
 #include <sstream>
 
 namespace m::migrations {
+
+using core::sha256_hex;
 
 namespace fs = std::filesystem;
 using core::Error;
@@ -251,14 +253,6 @@ const char* to_string(Risk risk) noexcept {
         return "BREAKING";
     }
     return "SAFE";
-}
-
-std::string sha256_hex(std::string_view text) {
-    unsigned char out[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256(out, reinterpret_cast<const unsigned char*>(text.data()), text.size());
-    std::string hex;
-    for (unsigned char b : out) hex += fmt::format("{:02x}", b);
-    return hex;
 }
 
 core::Json Change::to_json() const {

@@ -2,6 +2,7 @@
 // issue, every bad input, tokens, permissions, row-level security and live updates.
 #include "server_fixture.hpp"
 
+#include "m/core/crypto.hpp"
 #include "m/server/jwt.hpp"
 
 #include <arpa/inet.h>
@@ -282,14 +283,14 @@ TEST_CASE("serve: tokens, API keys and role permissions", "[api]") {
             auto dot1 = alice.find('.');
             auto dot2 = alice.find('.', dot1 + 1);
             json payload =
-                json::parse(m::server::base64url_decode(alice.substr(dot1 + 1, dot2 - dot1 - 1)));
+                json::parse(m::core::base64url_decode(alice.substr(dot1 + 1, dot2 - dot1 - 1)));
             payload["roles"] = json::array({"Admin"});
             std::string tampered = alice.substr(0, dot1 + 1) +
-                                   m::server::base64url_encode(payload.dump()) + alice.substr(dot2);
+                                   m::core::base64url_encode(payload.dump()) + alice.substr(dot2);
             REQUIRE_STATUS(c.Get("/api/v1/User", bearer(tampered)), 401);
             // alg "none", unsigned.
-            std::string none = m::server::base64url_encode(R"({"alg":"none","typ":"JWT"})") + "." +
-                               m::server::base64url_encode(payload.dump()) + ".";
+            std::string none = m::core::base64url_encode(R"({"alg":"none","typ":"JWT"})") + "." +
+                               m::core::base64url_encode(payload.dump()) + ".";
             REQUIRE_STATUS(c.Get("/api/v1/User", bearer(none)), 401);
             // Signed with another key.
             claims["exp"] = now + 600;

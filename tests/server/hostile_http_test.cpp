@@ -62,6 +62,34 @@ TEST_CASE("hostile: a chunked body over max_body gets 413 before it is all sent"
     CHECK(status_of(announced) == "413");
 }
 
+TEST_CASE("hostile: tiny chunks cannot make the server buffer many times max_body", "[http]") {
+    TestServer t(hostile_options()); // max_body 64 KiB
+    // 1-byte chunks: 6 bytes on the wire per byte of body. The decoded body would stay under
+    // the limit for a long time; the framing may not.
+    RawClient tiny(t.port());
+    REQUIRE(tiny.send("POST /size HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"));
+    std::string burst;
+    for (int i = 0; i < 4096; ++i) burst += chunk("x"); // 24 KiB on the wire, 4 KiB of body
+    bool answered = false;
+    for (int i = 0; i < 64 && !answered; ++i) { // up to 1.5 MiB offered, 256 KiB of body
+        if (!tiny.send(burst)) break;
+        answered = tiny.read_until("HTTP/1.1 413", 1ms);
+    }
+    REQUIRE((answered || tiny.read_until("HTTP/1.1 413", 5s)));
+    CHECK(tiny.data().find("chunks too small") != std::string::npos);
+
+    // Small chunks of a body within the limit still pass.
+    RawClient fine(t.port());
+    std::string body;
+    for (int i = 0; i < 1000; ++i) body += chunk("ab");
+    REQUIRE(fine.send("POST /size HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                      body + "0\r\n\r\n"));
+    auto ok = fine.read_response();
+    REQUIRE(ok);
+    CHECK(ok->status == 200);
+    CHECK(ok->body == "2000");
+}
+
 TEST_CASE("hostile: framing that httplib could read differently is refused with 400", "[http]") {
     TestServer t(hostile_options());
     const char* requests[] = {

@@ -143,7 +143,4 @@ private:
     std::vector<std::string> m_apps;
 };
 
-/// SHA-256 of a text, lowercase hex.
-std::string sha256_hex(std::string_view text);
-
 } // namespace m::migrations

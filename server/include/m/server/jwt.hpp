@@ -1,4 +1,6 @@
-// JSON Web Tokens, HS256 only (RFC 7519 / 7515), on OpenSSL's HMAC-SHA256.
+// JSON Web Tokens, HS256 only (RFC 7519 / 7515), on core/crypto.hpp (libsodium's HMAC-SHA256).
+// Our own code on purpose: Debian 12 packages no C++ JWT library (docs/ARCHITECTURE.md, Decisions),
+// and what is needed -- one algorithm, pinned -- is small enough to read in one sitting.
 //
 // The algorithm is pinned: a token whose header names anything but HS256 (including "none") is
 // refused before its signature is looked at; signatures are compared in constant time; `exp` is
@@ -21,10 +23,5 @@ std::string jwt_sign(const nlohmann::json& claims, std::string_view secret);
 /// "malformed token") otherwise. `now` is Unix seconds.
 nlohmann::json jwt_verify(std::string_view token, std::string_view secret, std::int64_t now,
                           std::int64_t leeway_s = 5);
-
-/// base64url without padding (RFC 4648 §5), and its inverse (throws core::Error{unauthenticated}
-/// on bad input).
-std::string base64url_encode(std::string_view bytes);
-std::string base64url_decode(std::string_view text);
 
 } // namespace m::server

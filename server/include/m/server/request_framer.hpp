@@ -5,7 +5,9 @@
 //   - a request line longer than max_request_line (414) or a header block longer than
 //     max_header_bytes or with more than max_headers fields (431);
 //   - a body larger than max_body, whether announced by Content-Length or sent chunked (413 as
-//     soon as the announced size or the decoded chunks pass the limit: nothing more is buffered);
+//     soon as the announced size or the decoded chunks pass the limit: nothing more is buffered),
+//     and a chunked body whose framing makes it more than twice max_body + 64 KiB on the wire
+//     (tiny chunks, 413);
 //   - anything the framer and httplib 0.11 could read differently (request smuggling): both
 //     Content-Length and Transfer-Encoding, two Content-Lengths, a Transfer-Encoding other than
 //     `chunked`, a malformed chunk, chunk trailers, obsolete line folding, a body on a method

@@ -12,17 +12,17 @@ flags=(-std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recov
   -Icore/include -Iserver/include -DJSON_USE_IMPLICIT_CONVERSIONS=0)
 # Each target with the few sources it exercises (no library built for it).
 core_meta="core/src/doctype.cpp core/src/doctype_loader.cpp core/src/core_app.cpp core/src/values.cpp
-  core/src/json_input.cpp core/src/error.cpp"
+  core/src/crypto.cpp core/src/json_input.cpp core/src/error.cpp"
 targets=(request_framer json_input jwt cron filters coercion)
 declare -A sources=(
   [request_framer]="server/src/request_framer.cpp"
   [json_input]="core/src/json_input.cpp core/src/error.cpp"
-  [jwt]="server/src/jwt.cpp core/src/error.cpp"
+  [jwt]="server/src/jwt.cpp core/src/crypto.cpp core/src/error.cpp"
   [cron]="core/src/cron.cpp core/src/error.cpp"
   [filters]="$core_meta core/src/query.cpp"
   [coercion]="$core_meta"
 )
-declare -A libs=([jwt]="-lcrypto" [filters]="-lsodium" [coercion]="-lsodium")
+declare -A libs=([jwt]="-lsodium" [filters]="-lsodium" [coercion]="-lsodium")
 for target in "${targets[@]}"; do
   # shellcheck disable=SC2086
   clang++ "${flags[@]}" "tests/fuzz/${target}_fuzz.cpp" ${sources[$target]} -lfmt \

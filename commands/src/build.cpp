@@ -1,7 +1,7 @@
 // `m build`: compiles each app's C++ (apps/<app>/**/*.cpp) into .m/modules/<app>.so, against
 // the installed m headers, with a generated registration function (see m/app.hpp). Apps without
 // C++ need no compiler. Then, when apps have Desk plugins (apps/<app>/frontend), rebuilds the
-// Desk with them into .m/desk (Node.js needed only then; SPEC §9).
+// Desk with them into .m/desk (Node.js needed only then; docs/reference/desk.md, "Plugins").
 #include "m/commands/app_modules.hpp"
 #include "m/commands/command.hpp"
 #include "m/commands/desk.hpp"

@@ -1,5 +1,6 @@
-// `m job enqueue|status|list|recent|retry|cancel` (SPEC §7): jobs from the shell, on whichever
-// queue the settings name (NATS_URL → JetStream, else the project database).
+// `m job enqueue|status|list|recent|retry|cancel` (docs/reference/commands.md, "`m job`"): jobs
+// from the shell, on whichever queue the settings name (NATS_URL → JetStream, else the project
+// database).
 #include "m/commands/command.hpp"
 #include "m/core/error.hpp"
 #include "m/core/json_input.hpp"

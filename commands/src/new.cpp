@@ -117,7 +117,8 @@ std::pair<std::string, std::string> display_names(const std::string& app) {
     return {pascal, label};
 }
 
-/// apps/<app>/frontend: a Desk plugin (SPEC §9) contributing a sidebar entry and a page.
+/// apps/<app>/frontend: a Desk plugin (docs/reference/desk.md, "Plugins") contributing a sidebar
+/// entry and a page.
 void write_frontend(const fs::path& dir, const std::string& app) {
     auto [pascal, label] = display_names(app);
     Json package = Json::object();

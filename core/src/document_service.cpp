@@ -669,7 +669,8 @@ Json DocumentService::update(Session& session, const std::string& doctype,
                 fmt::format("field '{}' cannot change: the document is submitted", key));
             continue;
         }
-        if (f->read_only) continue; // set by the controller, not by clients (SPEC section 6)
+        // Set by the controller, not by clients (docs/reference/doctypes.md, "Lifecycle").
+        if (f->read_only) continue;
         changes[key] = value;
     }
     if (!errors.empty()) {
@@ -791,7 +792,8 @@ void DocumentService::enqueue_after_commit(Session& session, const std::string& 
 
 void DocumentService::emit(Session& session, const DocType& dt, const char* topic, const Json& doc,
                            const std::string& user) const {
-    // The transactional outbox: the event commits or rolls back with the change (SPEC §8).
+    // The transactional outbox: the event commits or rolls back with the change
+    // (docs/reference/jobs-events.md, "The transactional outbox").
     record_event(session, m_db.dialect(), DocEvent::of(topic, dt.name, doc, dt.rls_field, user));
 }
 

@@ -1,6 +1,6 @@
-// `m new app --with-frontend` and the Desk part of `m build` (SPEC §9): a project's plugins are
-// built into its own Desk (.m/desk) by the Desk's Vite, in monolith or MFE mode; without
-// plugins m serve keeps the Desk that comes with m; bad input is named.
+// `m new app --with-frontend` and the Desk part of `m build` (docs/reference/desk.md, "Plugins"):
+// a project's plugins are built into its own Desk (.m/desk) by the Desk's Vite, in monolith or MFE
+// mode; without plugins m serve keeps the Desk that comes with m; bad input is named.
 #include "project_fixture.hpp"
 
 #include <fstream>

@@ -1,7 +1,7 @@
-// Black-box runs of `m worker` and `m job` (SPEC §7) as a user runs them: an app with jobs built
-// by `m build`, workers started and stopped with signals, on every queue this machine has — the
-// project database (SQLite, PostgreSQL) and NATS JetStream (with job status in the database or in
-// Redis), the servers started by the tests themselves.
+// Black-box runs of `m worker` and `m job` (docs/reference/jobs-events.md) as a user runs them: an
+// app with jobs built by `m build`, workers started and stopped with signals, on every queue this
+// machine has — the project database (SQLite, PostgreSQL) and NATS JetStream (with job status in
+// the database or in Redis), the servers started by the tests themselves.
 #include "nats_server.hpp"
 #include "project_fixture.hpp"
 #include "redis_server.hpp"

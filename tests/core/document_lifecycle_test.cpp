@@ -1,4 +1,5 @@
-// The document lifecycle (SPEC §5) with C++ controllers, on SQLite and PostgreSQL.
+// The document lifecycle (docs/reference/doctypes.md, "Lifecycle" and "Controllers") with C++
+// controllers, on SQLite and PostgreSQL.
 #include "m/core/controller.hpp"
 #include "m/core/doctype_loader.hpp"
 #include "m/core/document_service.hpp"

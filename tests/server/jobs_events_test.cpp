@@ -1,6 +1,6 @@
-// Across processes (SPEC §7, §8): a change made by `m doc` in a shell reaches the live stream of
-// a running `m serve` through the outbox — tailed from the database, or relayed through NATS
-// JetStream — and the admin-only jobs API.
+// Across processes (docs/reference/jobs-events.md, "Events" and "Live stream"): a change made by
+// `m doc` in a shell reaches the live stream of a running `m serve` through the outbox — tailed
+// from the database, or relayed through NATS JetStream — and the admin-only jobs API.
 #include "nats_server.hpp"
 #include "redis_server.hpp"
 #include "server_fixture.hpp"

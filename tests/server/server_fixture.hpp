@@ -203,7 +203,7 @@ inline json body_of(const httplib::Result& r) {
     return j;
 }
 
-/// Asserts an HTTP status and the SPEC §6 error shape for errors.
+/// Asserts an HTTP status and, for errors, the error shape of docs/reference/http-api.md, "Errors".
 #define REQUIRE_STATUS(result, code)                                                               \
     do {                                                                                           \
         const auto& rr_ = (result);                                                                \

@@ -1,5 +1,6 @@
-// The JobQueue contract (SPEC §7): what every queue adapter must do, checked the same way for
-// the embedded queue (SQLite, PostgreSQL) and for NATS JetStream. Call it from a TEST_CASE.
+// The JobQueue contract (docs/reference/jobs-events.md, "Queues" and "Delivery, retries and
+// timeouts"): what every queue adapter must do, checked the same way for the embedded queue
+// (SQLite, PostgreSQL) and for NATS JetStream. Call it from a TEST_CASE.
 //
 // `make` returns a new, started queue object each time, as a new process would have (two objects
 // play two workers, or a worker before and after a crash). `lease` is the lease / ack wait the

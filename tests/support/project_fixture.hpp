@@ -38,7 +38,8 @@ using nlohmann::json;
         CHECK(r_.exit_code == (code));                                                             \
     } while (false)
 
-/// True when `text` is exactly one non-empty line ending in a newline (SPEC §3 error lines).
+/// True when `text` is exactly one non-empty line ending in a newline (the error lines of
+/// docs/reference/commands.md, "Exit codes").
 inline bool is_one_line(const std::string& text) {
     return text.size() > 1 && text.back() == '\n' &&
            std::count(text.begin(), text.end(), '\n') == 1;

@@ -53,7 +53,7 @@ struct AppRegistrar {
         controllers.add_method(doctype, name, permission, std::move(fn));
     }
 
-    /// Registers a background job (`m worker` runs it; SPEC §7).
+    /// Registers a background job (`m worker` runs it; docs/reference/jobs-events.md, "Jobs").
     void job(core::JobDef def) { jobs.add(std::move(def)); }
 };
 

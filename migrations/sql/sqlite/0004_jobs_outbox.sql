@@ -1,5 +1,6 @@
--- The embedded job queue and job status (SPEC §7), and the transactional outbox of document
--- events (SPEC §8). Times are Unix milliseconds.
+-- The embedded job queue and job status (docs/reference/jobs-events.md, "Queues"), and the
+-- transactional outbox of document events ("The transactional outbox"). Times are Unix
+-- milliseconds.
 CREATE TABLE IF NOT EXISTS m_jobs (
     id varchar(140) PRIMARY KEY,
     name varchar(140) NOT NULL,

@@ -1,5 +1,6 @@
 // The Desk's files: finding the built Desk `m serve` serves, and rebuilding it with the
-// project's plugins (`m build`, SPEC §9). Node.js is needed only for the rebuild.
+// project's plugins (`m build`; docs/reference/desk.md, "Routes" and "Plugins"). Node.js is needed
+// only for the rebuild.
 #pragma once
 
 #include "m/core/settings.hpp"

@@ -1,4 +1,5 @@
-// Controllers: user-written C++ business logic attached to a DocType (SPEC §5).
+// Controllers: user-written C++ business logic attached to a DocType (docs/reference/doctypes.md,
+// "Controllers").
 //
 // A controller overrides the hooks it needs; the document service calls them in one fixed order
 // inside the caller's transaction (save: validate → before_insert (new only) → before_save →

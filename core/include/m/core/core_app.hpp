@@ -1,7 +1,7 @@
-// The built-in app `core` (SPEC §2): the DocTypes every project has -- User, Role, Has Role,
-// ApiKey, Auth Session and Scheduled Job (cron schedules of jobs kept as documents). They are
-// compiled into m and load before every other app, so a fresh project can `m user create` and log
-// in with no app of its own.
+// The built-in app `core` (docs/reference/doctypes.md, "The built-in app `core`"): the DocTypes
+// every project has -- User, Role, Has Role, ApiKey, Auth Session and Scheduled Job (cron
+// schedules of jobs kept as documents). They are compiled into m and load before every other app,
+// so a fresh project can `m user create` and log in with no app of its own.
 #pragma once
 
 #include "m/core/doctype.hpp"
@@ -21,7 +21,8 @@ inline constexpr std::string_view k_api_key_doctype = "ApiKey";
 inline constexpr std::string_view k_session_doctype = "Auth Session";
 inline constexpr std::string_view k_scheduled_job_doctype = "Scheduled Job";
 
-/// Roles that may do everything (SPEC §4), and the role that stands for everyone.
+/// Roles that may do everything (docs/reference/doctypes.md, "Permissions"), and the role that
+/// stands for everyone.
 inline constexpr std::string_view k_role_admin = "Admin";
 inline constexpr std::string_view k_role_system = "System";
 inline constexpr std::string_view k_role_all = "All";

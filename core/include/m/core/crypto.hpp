@@ -1,7 +1,7 @@
-// The cryptographic primitives m uses, on libsodium (docs/ARCHITECTURE.md, Decisions:
-// "Cryptography"): SHA-256, HMAC-SHA256, base64url, random bytes and tokens, constant-time
-// comparison. One unit, so no other file calls libsodium or OpenSSL for these, and none writes them
-// by hand.
+// The cryptographic primitives m uses, on libsodium (docs/DECISIONS.md, "Cryptography";
+// docs/reference/dependencies.md §9): SHA-256, HMAC-SHA256, base64url, random bytes and tokens,
+// constant-time comparison. One unit, so no other file calls libsodium or OpenSSL for these, and
+// none writes them by hand.
 #pragma once
 
 #include <array>

@@ -1,4 +1,4 @@
-// DocType metadata (SPEC §4): the in-memory form of `doctype.json`.
+// DocType metadata (docs/reference/doctypes.md): the in-memory form of `doctype.json`.
 //
 // Metadata is the source of truth for the schema, the repository's SQL, validation and (later)
 // the HTTP API. It is parsed and checked once at bootstrap (doctype_loader.hpp); afterwards it is

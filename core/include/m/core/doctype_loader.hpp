@@ -1,4 +1,5 @@
-// Loading DocType metadata from the installed apps (SPEC §2, §4).
+// Loading DocType metadata from the installed apps (docs/reference/doctypes.md, "Apps" and
+// "`doctype.json`: top-level keys").
 //
 // Every check on metadata happens here, once, at bootstrap: a file that passes is safe to turn
 // into SQL (identifiers are validated, so quoting never needs escaping). Errors name the file, the

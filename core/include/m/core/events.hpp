@@ -1,4 +1,5 @@
-// Document events (SPEC §8): what changed, published after the change committed.
+// Document events (docs/reference/jobs-events.md, "Events"): what changed, published after the
+// change committed.
 //
 // The port is EventBus. This issue has one adapter, InProcessEventBus: events made by this
 // process (the API of `m serve`) reach this process's subscribers (the live stream). The jobs

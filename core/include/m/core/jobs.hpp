@@ -1,5 +1,5 @@
-// Background jobs (SPEC §7): C++ functions registered by name, enqueued from anywhere, run by
-// `m worker`.
+// Background jobs (docs/reference/jobs-events.md): C++ functions registered by name, enqueued
+// from anywhere, run by `m worker`.
 //
 // Ports, so that the worker and the commands do not know the broker:
 //   JobQueue  — where jobs wait and who runs them: the embedded queue in the project database

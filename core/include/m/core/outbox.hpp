@@ -1,5 +1,6 @@
-// The transactional outbox (SPEC §8): an event is published if and only if its transaction
-// committed, whichever process (serve, worker, CLI) made the change.
+// The transactional outbox (docs/reference/jobs-events.md, "The transactional outbox"): an
+// event is published if and only if its transaction committed, whichever process (serve,
+// worker, CLI) made the change.
 //
 // The document service writes one m_outbox row per change inside the caller's transaction. Two
 // ways out of the table:

@@ -1,4 +1,5 @@
-// Who may do what (SPEC §4): role permissions per DocType and action, and row-level security.
+// Who may do what (docs/reference/doctypes.md, "Permissions" and "Row-level security"): role
+// permissions per DocType and action, and row-level security.
 //
 // The document service asks here on every operation, for whoever calls it: an HTTP client, the
 // CLI (the system, or a user with `--as USER`), a job, a controller. The live stream asks for

@@ -1,4 +1,4 @@
-// Settings: where the project is and how to reach its services (SPEC §2).
+// Settings: where the project is and how to reach its services (docs/reference/settings.md).
 //
 // Sources, weakest first: built-in defaults, `framework_config.toml` (found upward from the working
 // directory), the project's `.env`, the process environment, command-line flags. Each value

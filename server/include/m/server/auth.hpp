@@ -1,4 +1,4 @@
-// Authentication of `m serve`: who is calling (SPEC §6 "Auth").
+// Authentication of `m serve`: who is calling (docs/reference/http-api.md, "Authentication").
 //
 // Credentials, in order: `Authorization: Bearer <JWT>`, `X-API-Key: <key_id>.<secret>`, the
 // Desk's session cookie `m_token` (HttpOnly, SameSite=Strict), and for the live stream only
@@ -28,7 +28,7 @@
 
 namespace m::server {
 
-/// What a successful login or refresh returns (the JSON of SPEC §6).
+/// What a successful login or refresh returns (docs/reference/http-api.md, "Authentication").
 struct TokenPair {
     std::string access_token;
     std::string refresh_token; ///< empty after a refresh (the refresh token stays valid)

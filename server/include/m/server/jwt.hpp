@@ -1,6 +1,7 @@
 // JSON Web Tokens, HS256 only (RFC 7519 / 7515), on core/crypto.hpp (libsodium's HMAC-SHA256).
-// Our own code on purpose: Debian 12 packages no C++ JWT library (docs/ARCHITECTURE.md, Decisions),
-// and what is needed -- one algorithm, pinned -- is small enough to read in one sitting.
+// Our own code on purpose: Debian 12's JWT libraries do not fit (docs/DECISIONS.md,
+// "Cryptography"; docs/reference/dependencies.md §9), and what is needed -- one algorithm,
+// pinned -- is small enough to read in one sitting.
 //
 // The algorithm is pinned: a token whose header names anything but HS256 (including "none") is
 // refused before its signature is looked at; signatures are compared in constant time; `exp` is

@@ -12,11 +12,12 @@
 
 namespace m::server {
 
-/// Every path of SPEC §6 for every DocType with `api_resource` (list/create, get/update/delete,
-/// submit/cancel for submittable DocTypes, callable methods), the meta, auth, stream, health and
-/// metrics paths, a component schema per DocType (fields with JSON types, formats, enums,
-/// required, read-only standard fields, writeOnly password fields, child tables as arrays of the
-/// child schema), the shared Error schema, and the bearer / X-API-Key security schemes.
+/// Every path of docs/reference/http-api.md ("Routes") for every DocType with `api_resource`
+/// (list/create, get/update/delete, submit/cancel for submittable DocTypes, callable methods), the
+/// meta, auth, stream, health and metrics paths, a component schema per DocType (fields with JSON
+/// types, formats, enums, required, read-only standard fields, writeOnly password fields, child
+/// tables as arrays of the child schema), the shared Error schema, and the bearer / X-API-Key
+/// security schemes.
 /// `methods` maps DocType → callable method names (may be empty; DocTypes that are not API
 /// resources are skipped). Path keys are URLs, so DocType names are percent-encoded
 /// (`/api/v1/Sales%20Invoice`); component schemas are named by the DocType without spaces

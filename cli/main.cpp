@@ -1,6 +1,6 @@
 // The `m` executable. The command tree lives in commands/; this file owns the one translation
-// from what went wrong to an exit code (SPEC §3): 0 success, 1 failure, 2 usage error,
-// 3 `migrate --check` with pending changes, 130 interrupted.
+// from what went wrong to an exit code (docs/reference/commands.md, "Exit codes"): 0 success,
+// 1 failure, 2 usage error, 3 `migrate --check` with pending changes, 130 interrupted.
 #include "m/commands/command.hpp"
 #include "m/core/error.hpp"
 #include "m/core/interrupt.hpp"
@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
     m::commands::build_cli(app, options);
     try {
         app.parse(argc, argv);
-        return 0;
+        return m::commands::exit_status();
     } catch (const CLI::CallForHelp&) {
         return app.exit(CLI::CallForHelp());
     } catch (const CLI::CallForAllHelp&) {
@@ -34,8 +34,6 @@ int main(int argc, char** argv) {
             fmt::print(stderr, "m: {}\n", e.what());
         }
         return 2;
-    } catch (const m::commands::ExitCode& e) {
-        return e.code;
     } catch (const Error& e) {
         fmt::print(stderr, "m: error: {}\n", e.what());
         return e.kind() == ErrorKind::cancelled ? 130 : 1;

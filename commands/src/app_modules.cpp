@@ -1,5 +1,6 @@
 #include "m/commands/app_modules.hpp"
 #include "m/commands/command.hpp"
+#include "m/commands/process.hpp"
 
 #include "m/app.hpp"
 #include "m/core/error.hpp"
@@ -12,7 +13,6 @@
 #include <dlfcn.h>
 #include <fstream>
 #include <set>
-#include <sys/wait.h>
 #include <unistd.h>
 
 namespace m::commands {
@@ -84,15 +84,22 @@ void build_app_module(const fs::path& root, const std::string& app, const AppSou
     fs::path reg = work / ("register." + pid + ".cpp");
     std::ofstream(reg) << registration_source(sources.controller_ids);
     fs::path tmp = module_path(root, app).string() + ".tmp." + pid;
-    std::string cmd =
-        fmt::format("{} -std=c++20 -shared -fPIC -O1 -Wall "
-                    "-DJSON_USE_IMPLICIT_CONVERSIONS=0 -DM_VERSION=\\\"{}\\\" -I{} -o {} {}",
-                    shell_quote(cxx), M_VERSION, shell_quote(sdk_include_dir().string()),
-                    shell_quote(tmp.string()), shell_quote(reg.string()));
-    for (const auto& f : sources.files) cmd += " " + shell_quote(f.string());
+    std::vector<std::string> argv{cxx,
+                                  "-std=c++20",
+                                  "-shared",
+                                  "-fPIC",
+                                  "-O1",
+                                  "-Wall",
+                                  "-DJSON_USE_IMPLICIT_CONVERSIONS=0",
+                                  fmt::format("-DM_VERSION=\"{}\"", M_VERSION),
+                                  "-I" + sdk_include_dir().string(),
+                                  "-o",
+                                  tmp.string(),
+                                  reg.string()};
+    for (const auto& f : sources.files) argv.push_back(f.string());
     // The compiler's diagnostics go to our stderr as they are: they name file and line.
-    int status = std::system((cmd + " 1>&2").c_str());
-    if (status != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    int status = run_process(ProcessSpec{std::move(argv), {}, {}, {}, true});
+    if (status != 0) {
         fs::remove(tmp, ec);
         fs::remove(reg, ec);
         throw Error(ErrorKind::validation,

@@ -4,12 +4,12 @@
 #include "m/commands/desk.hpp"
 
 #include "m/commands/command.hpp"
+#include "m/commands/process.hpp"
 #include "m/core/error.hpp"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -35,11 +35,10 @@ bool has_index(const fs::path& dir) {
     return !dir.empty() && fs::is_regular_file(dir / "index.html", ec);
 }
 
-/// Runs a shell command line; its output goes to `log`. Returns the exit status (-1 = signal).
-int run_logged(const std::string& cmd, const fs::path& log) {
-    int status = std::system((cmd + " >" + shell_quote(log.string()) + " 2>&1").c_str());
-    if (status == -1 || !WIFEXITED(status)) return -1;
-    return WEXITSTATUS(status);
+/// Runs a program in `cwd`; its output goes to `log`. Returns the exit status (-1 = signal).
+int run_logged(std::vector<std::string> argv, const fs::path& cwd, const fs::path& log,
+               std::vector<std::pair<std::string, std::string>> env = {}) {
+    return run_process(ProcessSpec{std::move(argv), cwd, std::move(env), log, false});
 }
 
 /// The last line of `log` that says something (Vite puts the reason of a failure last).
@@ -151,8 +150,7 @@ void build_desk(const fs::path& root, const std::vector<DeskPlugin>& plugins,
     if (!fs::is_regular_file(src / "node_modules" / "vite" / "bin" / "vite.js", exists_ec)) {
         if (!quiet) fmt::print("desk             installing the Desk's npm packages (npm ci)...\n");
         std::fflush(stdout);
-        int rc = run_logged(
-            fmt::format("cd {} && npm ci --no-audit --no-fund", shell_quote(src.string())), log);
+        int rc = run_logged({"npm", "ci", "--no-audit", "--no-fund"}, src, log);
         if (rc != 0) {
             throw Error(ErrorKind::unavailable,
                         fmt::format("cannot rebuild the Desk: npm ci in {} failed ({}; see {})",
@@ -171,11 +169,9 @@ void build_desk(const fs::path& root, const std::vector<DeskPlugin>& plugins,
                    plugins.size());
         std::fflush(stdout);
     }
-    std::string cmd = fmt::format(
-        "cd {} && FM_PLUGIN_DIRS={} FM_DESK_MODE={} node node_modules/vite/bin/vite.js build "
-        "--logLevel warn --outDir {} --emptyOutDir",
-        shell_quote(src.string()), shell_quote(dirs), mode, shell_quote(out.string()));
-    int rc = run_logged(cmd, log);
+    int rc = run_logged({"node", "node_modules/vite/bin/vite.js", "build", "--logLevel", "warn",
+                         "--outDir", out.string(), "--emptyOutDir"},
+                        src, log, {{"FM_PLUGIN_DIRS", dirs}, {"FM_DESK_MODE", mode}});
     if (rc != 0 || !has_index(out)) {
         fs::remove_all(out, ec);
         throw Error(ErrorKind::validation,

@@ -164,9 +164,8 @@ void doc_list(const GlobalOptions& g, Needs needs, const DocOptions& o) {
     q.order_by = core::parse_order_by(dt, o.order_by);
     q.limit = o.limit;
     q.offset = o.offset;
-    core::CountMode mode = o.count == "none"        ? core::CountMode::none
-                           : o.count == "estimated" ? core::CountMode::estimated
-                                                    : core::CountMode::exact;
+    // CLI11 checked the word (IsMember below), so it parses.
+    const core::CountMode mode = core::parse_count_mode(o.count).value_or(core::CountMode::exact);
     auto result = sh.docs->list(*sh.session, dt.name, q, sh.who, mode);
     if (g.json) {
         print_json(result.to_json());

@@ -158,7 +158,7 @@ void doctor(const GlobalOptions& options) {
                        c.name, c.detail);
         }
     }
-    if (!all_ok) throw ExitCode{1};
+    if (!all_ok) set_exit_status(1);
 }
 
 } // namespace

@@ -60,7 +60,7 @@ void migrate(const GlobalOptions& options, Needs needs, const MigrateOptions& o,
             print_json(plan.to_json());
         else
             print_plan(plan, db_name);
-        if (o.check && !plan.empty()) throw ExitCode{3};
+        if (o.check && !plan.empty()) set_exit_status(3);
         return;
     }
     migrator.apply(plan, o.force);
@@ -221,7 +221,7 @@ void verify(const GlobalOptions& options, Needs needs) {
         fmt::print(stderr, "drift: {} problem(s) between the code and the {} database\n",
                    problems.size(), rt->db().dialect().name());
     }
-    if (!problems.empty()) throw ExitCode{1};
+    if (!problems.empty()) set_exit_status(1);
 }
 
 } // namespace

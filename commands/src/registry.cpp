@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
+
 namespace m::commands {
 
 const std::vector<Command>& command_table() {
@@ -48,6 +50,20 @@ void build_cli(CLI::App& app, GlobalOptions& options) {
         sub->fallthrough();
         cmd.add(*sub, options, cmd.needs);
     }
+}
+
+namespace {
+
+std::atomic<int> g_exit_status{0};
+
+} // namespace
+
+void set_exit_status(int code) noexcept {
+    g_exit_status = code;
+}
+
+int exit_status() noexcept {
+    return g_exit_status;
 }
 
 std::string shell_quote(const std::string& s) {

@@ -1,5 +1,10 @@
 #include "m/core/cache.hpp"
 
+#include "m/core/error.hpp"
+#include "m/core/values.hpp"
+
+#include <fmt/format.h>
+
 #include <map>
 #include <mutex>
 
@@ -14,6 +19,7 @@ public:
     void stop() noexcept override {}
     void check() override {}
     std::string kind() const override { return "memory"; }
+    bool shared() const override { return false; }
 
     std::optional<std::string> get(const std::string& key) override {
         std::lock_guard lock(m_mutex);
@@ -48,7 +54,13 @@ public:
             sweep();
             return 1;
         }
-        std::int64_t n = std::stoll(it->second.value) + 1;
+        // Redis answers INCR of a value that is not an integer with an error; so does this.
+        auto current = parse_integer(it->second.value);
+        if (!current) {
+            throw Error(ErrorKind::validation,
+                        fmt::format("cache key '{}' does not hold an integer", key));
+        }
+        std::int64_t n = *current + 1;
         it->second.value = std::to_string(n);
         return n;
     }

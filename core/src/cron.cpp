@@ -8,6 +8,7 @@
 #include <array>
 #include <bit>
 #include <charconv>
+#include <chrono>
 #include <limits>
 #include <span>
 #include <vector>
@@ -72,14 +73,10 @@ bool equals_ignore_case(std::string_view a, std::string_view b) {
     return true;
 }
 
-// Days since 1970-01-01 for a civil date, and back (Howard Hinnant's algorithms).
+// Days since 1970-01-01 for a civil date, and back, with C++20's calendar types.
 long long days_from_civil(long long y, unsigned m, unsigned d) {
-    y -= m <= 2;
-    const long long era = (y >= 0 ? y : y - 399) / 400;
-    const auto yoe = static_cast<unsigned>(y - era * 400);
-    const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + static_cast<long long>(doe) - 719468;
+    using namespace std::chrono;
+    return sys_days{year{static_cast<int>(y)} / month{m} / day{d}}.time_since_epoch().count();
 }
 
 struct CivilDate {
@@ -89,20 +86,16 @@ struct CivilDate {
 };
 
 CivilDate civil_from_days(long long z) {
-    z += 719468;
-    const long long era = (z >= 0 ? z : z - 146096) / 146097;
-    const auto doe = static_cast<unsigned>(z - era * 146097);
-    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const unsigned mp = (5 * doy + 2) / 153;
-    const unsigned d = doy - (153 * mp + 2) / 5 + 1;
-    const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-    return {static_cast<long long>(yoe) + era * 400 + (m <= 2), m, d};
+    using namespace std::chrono;
+    const year_month_day ymd{sys_days{days{z}}};
+    return {static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+            static_cast<unsigned>(ymd.day())};
 }
 
-/// 0 = Sunday; 1970-01-01 was a Thursday.
+/// 0 = Sunday.
 unsigned weekday_from_days(long long z) {
-    return static_cast<unsigned>(z >= -4 ? (z + 4) % 7 : (z + 5) % 7 + 6);
+    using namespace std::chrono;
+    return weekday{sys_days{days{z}}}.c_encoding();
 }
 
 long long floor_div(long long a, long long b) {
@@ -238,10 +231,9 @@ std::vector<std::string_view> split_fields(std::string_view text) {
     return fields;
 }
 
-unsigned days_in_month(long long year, unsigned month) {
-    static constexpr unsigned k_days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    return k_days[month - 1] + (month == 2 && leap ? 1 : 0);
+unsigned days_in_month(long long y, unsigned m) {
+    using namespace std::chrono;
+    return static_cast<unsigned>((year{static_cast<int>(y)} / month{m} / last).day());
 }
 
 /// Bits 1..n of a day-of-month mask.

@@ -1,6 +1,9 @@
 #include "m/core/database.hpp"
 
 #include "m/core/error.hpp"
+#include "m/core/values.hpp"
+
+#include <fmt/format.h>
 
 namespace m::core {
 
@@ -22,16 +25,31 @@ std::string quote_ident(std::string_view ident) {
     return out;
 }
 
+std::optional<std::int64_t> ResultSet::optional_integer(std::size_t row, std::size_t column) const {
+    if (row >= rows.size() || column >= rows[row].size() || !rows[row][column]) {
+        return std::nullopt;
+    }
+    const std::string& text = *rows[row][column];
+    if (auto n = parse_integer(text)) return n;
+    throw Error(ErrorKind::internal,
+                fmt::format("column '{}' is not an integer: '{}'",
+                            column < columns.size() ? columns[column] : std::to_string(column),
+                            text.substr(0, 40)));
+}
+
+std::int64_t ResultSet::integer(std::size_t row, std::size_t column, std::int64_t fallback) const {
+    return optional_integer(row, column).value_or(fallback);
+}
+
 long long Database::next_counter(Session& current, const std::string& key) {
     auto rs =
         current.query("INSERT INTO m_series (name, current) VALUES (" + dialect().placeholder(1) +
                           ", 1) ON CONFLICT (name) DO UPDATE SET current = m_series.current + "
                           "1 RETURNING current",
                       {key});
-    if (rs.empty() || !rs.rows[0][0]) {
-        throw Error(ErrorKind::internal, "naming counter returned nothing");
-    }
-    return std::stoll(*rs.rows[0][0]);
+    auto n = rs.optional_integer(0, 0);
+    if (!n) throw Error(ErrorKind::internal, "naming counter returned nothing");
+    return *n;
 }
 
 std::map<std::string, TableInfo>

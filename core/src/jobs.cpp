@@ -4,6 +4,7 @@
 #include "m/core/database.hpp"
 #include "m/core/error.hpp"
 #include "m/core/outbox.hpp"
+#include "m/core/values.hpp"
 
 #include <fmt/format.h>
 
@@ -207,7 +208,9 @@ constexpr const char* k_columns = "id, name, queue, status, attempts, max_attemp
                                   "kwargs, result, error, enqueued_at, started_at, finished_at";
 
 std::int64_t int_of(const std::optional<std::string>& v) {
-    return v && !v->empty() ? std::stoll(*v) : 0;
+    if (!v || v->empty()) return 0;
+    if (auto n = parse_integer(*v)) return *n;
+    throw Error(ErrorKind::internal, fmt::format("a job column is not an integer: '{}'", *v));
 }
 
 JobRecord record_of(const std::vector<std::optional<std::string>>& row) {
@@ -507,7 +510,6 @@ private:
                                "AND attempts >= max_attempts",
                                ph(1), ph(2), ph(3)),
                    {now, queue, now});
-        const bool pg = m_table.db().dialect().name() == "postgres";
         auto rs = s->query(
             fmt::format("UPDATE m_jobs SET status = 'RUNNING', attempts = attempts + 1, "
                         "started_at = {0}, lease_until = {1}, "
@@ -517,7 +519,8 @@ private:
                         "((status = 'PENDING' AND available_at <= {0}) OR "
                         "(status = 'RUNNING' AND lease_until < {0})) "
                         "ORDER BY available_at, id LIMIT {3}{4}) RETURNING {5}",
-                        ph(1), ph(2), ph(3), ph(4), pg ? " FOR UPDATE SKIP LOCKED" : "", k_columns),
+                        ph(1), ph(2), ph(3), ph(4), m_table.db().dialect().row_lock_clause(),
+                        k_columns),
             {now, now + lease_ms(), queue, static_cast<std::int64_t>(std::max(1, max))});
         uow.commit();
         std::vector<Lease> out;

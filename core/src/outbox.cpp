@@ -16,9 +16,10 @@ namespace {
 std::vector<OutboxEvent> events_of(const ResultSet& rs) {
     std::vector<OutboxEvent> out;
     out.reserve(rs.size());
-    for (const auto& row : rs.rows) {
+    for (std::size_t i = 0; i < rs.size(); ++i) {
+        const auto& row = rs.rows[i];
         OutboxEvent e;
-        e.outbox_id = std::stoll(row[0].value_or("0"));
+        e.outbox_id = rs.integer(i, 0);
         Json wire = Json::parse(row[1].value_or(""), nullptr, false);
         try {
             e.event = DocEvent::from_wire(wire);
@@ -56,16 +57,16 @@ void record_event(Session& session, const SqlDialect& dialect, const DocEvent& e
 
 std::size_t relay_outbox(Database& db, EventBroker& broker, int batch) {
     const auto& d = db.dialect();
-    const bool pg = d.name() == "postgres";
+    const std::string lock = d.row_lock_clause();
     auto s = db.session();
     // PostgreSQL: rows are claimed in a transaction, so concurrent relays take different rows.
     // SQLite: no transaction is held while publishing (it would block every writer); two relays
     // may then publish the same row, which the broker drops as a duplicate of its message id.
     std::optional<UnitOfWork> uow;
-    if (pg) uow.emplace(*s);
+    if (!lock.empty()) uow.emplace(*s);
     auto rows = s->query(fmt::format("SELECT id, event FROM m_outbox WHERE published_at IS NULL "
                                      "ORDER BY id LIMIT {}{}",
-                                     d.placeholder(1), pg ? " FOR UPDATE SKIP LOCKED" : ""),
+                                     d.placeholder(1), lock),
                          {static_cast<std::int64_t>(std::max(1, batch))});
     if (rows.empty()) return 0;
     auto events = events_of(rows);
@@ -74,8 +75,8 @@ std::size_t relay_outbox(Database& db, EventBroker& broker, int batch) {
     broker.publish(events); // throws when the broker is away: nothing is marked
     SqlParams params{now_ms()};
     std::string ids;
-    for (const auto& row : rows.rows) {
-        params.emplace_back(std::stoll(row[0].value_or("0")));
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        params.emplace_back(rows.integer(i, 0));
         ids += (ids.empty() ? "" : ", ") + d.placeholder(static_cast<int>(params.size()));
     }
     s->execute(fmt::format("UPDATE m_outbox SET published_at = {} WHERE id IN ({})",
@@ -101,7 +102,7 @@ std::vector<OutboxEvent> OutboxTail::poll() {
     auto s = m_db.session();
     if (!m_started) {
         auto rs = s->query("SELECT MAX(id) FROM m_outbox");
-        m_cursor = rs.empty() || !rs.rows[0][0] ? 0 : std::stoll(*rs.rows[0][0]);
+        m_cursor = rs.integer(0, 0);
         m_started = true;
         return {};
     }
@@ -114,7 +115,7 @@ std::vector<OutboxEvent> OutboxTail::poll() {
         if (m_seen.insert(e.outbox_id).second) out.push_back(std::move(e));
     }
     // Rows we could not read still count as seen.
-    for (const auto& row : rs.rows) m_seen.insert(std::stoll(row[0].value_or("0")));
+    for (std::size_t i = 0; i < rs.size(); ++i) m_seen.insert(rs.integer(i, 0));
     auto now = std::chrono::steady_clock::now();
     for (;;) {
         while (!m_seen.empty() && *m_seen.begin() <= m_cursor + 1) {

@@ -338,6 +338,13 @@ std::vector<std::string> parse_fields(const DocType& dt, std::string_view text) 
     return out;
 }
 
+std::optional<CountMode> parse_count_mode(std::string_view text) {
+    if (text == "exact") return CountMode::exact;
+    if (text == "estimated") return CountMode::estimated;
+    if (text == "none") return CountMode::none;
+    return std::nullopt;
+}
+
 Json ListResult::to_json() const {
     Json j = Json::object();
     j["items"] = Json::array();

@@ -219,7 +219,7 @@ long long Repository::count(Session& session, const DocType& dt,
     Where w = where_clause(dt, filters, 1);
     auto rs = session.query(
         fmt::format("SELECT COUNT(*) FROM {}{}", quote_ident(dt.table_name()), w.sql), w.params);
-    return rs.empty() || !rs.rows[0][0] ? 0 : std::stoll(*rs.rows[0][0]);
+    return rs.integer(0, 0);
 }
 
 bool Repository::exists(Session& session, const DocType& dt, const std::string& column,

@@ -2,6 +2,7 @@
 
 #include "m/core/doctype_loader.hpp"
 #include "m/core/error.hpp"
+#include "m/core/values.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -45,14 +46,9 @@ std::vector<std::string> split_list(const std::string& text) {
 /// `value` as an integer in [lo, hi], or bad() with the reason.
 long long integer_in(const std::string& value, long long lo, long long hi,
                      const std::function<void(const std::string&)>& bad) {
-    long long n = 0;
-    try {
-        std::size_t used = 0;
-        n = std::stoll(value, &used);
-        if (used != value.size()) throw std::invalid_argument("trailing");
-    } catch (const std::exception&) {
-        bad(fmt::format("expected an integer from {} to {}, got '{}'", lo, hi, value));
-    }
+    const auto parsed = parse_integer(value);
+    if (!parsed) bad(fmt::format("expected an integer from {} to {}, got '{}'", lo, hi, value));
+    const long long n = *parsed;
     if (n < lo || n > hi) bad(fmt::format("expected an integer from {} to {}, got {}", lo, hi, n));
     return n;
 }

@@ -40,34 +40,23 @@ bool parse_double(const std::string& s, double& out) {
     }
 }
 
-// Days since 1970-01-01 for a civil date (Howard Hinnant's algorithm).
+// Days since 1970-01-01 for a civil date, and back, with C++20's calendar types.
 long long days_from_civil(long long y, unsigned m, unsigned d) {
-    y -= m <= 2;
-    const long long era = (y >= 0 ? y : y - 399) / 400;
-    const unsigned yoe = static_cast<unsigned>(y - era * 400);
-    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + static_cast<long long>(doe) - 719468;
+    using namespace std::chrono;
+    return sys_days{year{static_cast<int>(y)} / month{m} / day{d}}.time_since_epoch().count();
 }
 
 void civil_from_days(long long z, int& y, unsigned& m, unsigned& d) {
-    z += 719468;
-    const long long era = (z >= 0 ? z : z - 146096) / 146097;
-    const unsigned doe = static_cast<unsigned>(z - era * 146097);
-    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const unsigned mp = (5 * doy + 2) / 153;
-    d = doy - (153 * mp + 2) / 5 + 1;
-    m = mp < 10 ? mp + 3 : mp - 9;
-    y = static_cast<int>(yoe + era * 400 + (m <= 2));
+    using namespace std::chrono;
+    const year_month_day ymd{sys_days{days{z}}};
+    y = static_cast<int>(ymd.year());
+    m = static_cast<unsigned>(ymd.month());
+    d = static_cast<unsigned>(ymd.day());
 }
 
 bool valid_date(int y, unsigned m, unsigned d) {
-    if (m < 1 || m > 12 || d < 1) return false;
-    static const unsigned days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    unsigned max = days[m - 1] + ((m == 2 && leap) ? 1 : 0);
-    return d <= max;
+    using namespace std::chrono;
+    return (year{y} / month{m} / day{d}).ok();
 }
 
 // Hand-written parsers rather than std::regex: these run for every date/time value read from or
@@ -391,6 +380,17 @@ bool verify_password(const std::string& clear, const std::string& hash) {
 
 Json to_ordered(const nlohmann::json& value) {
     return Json::parse(value.dump());
+}
+
+std::optional<std::int64_t> parse_integer(std::string_view text) noexcept {
+    const char* first = text.data();
+    const char* last = first + text.size();
+    if (first != last && *first == '+') ++first;
+    if (first == last || (*first == '-' && first + 1 == last)) return std::nullopt;
+    std::int64_t n = 0;
+    auto [end, ec] = std::from_chars(first, last, n);
+    if (ec != std::errc() || end != last) return std::nullopt;
+    return n;
 }
 
 } // namespace m::core

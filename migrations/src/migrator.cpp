@@ -3,6 +3,7 @@
 #include "m/core/crypto.hpp"
 #include "m/core/doctype_loader.hpp"
 #include "m/core/error.hpp"
+#include "m/core/values.hpp"
 #include "m/migrations/system_sql.hpp"
 
 #include <fmt/format.h>
@@ -14,6 +15,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <regex>
 #include <set>
@@ -355,7 +357,10 @@ fs::path create_migration(const fs::path& project_root, const std::string& app,
         std::string fname = entry.path().filename().string();
         std::smatch mt;
         if (!std::regex_match(fname, mt, app_migration_re())) continue;
-        int number = std::stoi(mt[1].str());
+        // The pattern matched digits; more than an int holds is no migration number.
+        const auto parsed = core::parse_integer(mt[1].str());
+        if (!parsed || *parsed > std::numeric_limits<int>::max()) continue;
+        const int number = static_cast<int>(*parsed);
         if (number > newest) {
             newest = number;
             newest_files.clear();
@@ -818,7 +823,7 @@ void Migrator::apply(const Plan& plan, bool force) {
             keeps_down = has_column(d, *s, "m_migrations", "seq");
         if ((c.kind == "system" || c.kind == "app") && keeps_down) {
             auto next = s->query("SELECT COALESCE(MAX(seq), 0) + 1 FROM m_migrations");
-            std::int64_t seq = std::stoll(next.rows.at(0).at(0).value_or("1"));
+            std::int64_t seq = next.integer(0, 0, 1);
             core::SqlValue down = std::monostate{};
             if (c.kind == "app" && c.has_down) down = c.down;
             s->execute(fmt::format("INSERT INTO m_migrations (app, version, name, checksum, "

@@ -31,10 +31,9 @@ void serve(const m::server::ServeRequest& request) {
 
     const auto& o = request.options;
     m::core::InProcessEventBus events;
-    m::server::ServerApp app(
-        *request.meta, *request.db, *request.controllers, events, o,
-        {request.jobs, request.queue, request.broker,
-         request.cache && request.cache->kind() == "redis" ? request.cache : nullptr});
+    m::server::ServerApp app(*request.meta, *request.db, *request.controllers, events, o,
+                             {request.jobs, request.queue, request.broker,
+                              request.cache && request.cache->shared() ? request.cache : nullptr});
     int port = app.bind();
 
     std::atomic<bool> finished{false};

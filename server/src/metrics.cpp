@@ -4,6 +4,8 @@
 // formatting) happens in text(), which runs once per scrape.
 #include "m/server/metrics.hpp"
 
+#include "m/core/values.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -63,12 +65,17 @@ double read_process_start_time() {
     std::string field;
     unsigned long long start_ticks = 0;
     for (int i = 3; i <= 22 && fields >> field; ++i) {
-        if (i == 22) start_ticks = std::stoull(field);
+        if (i == 22)
+            start_ticks = static_cast<unsigned long long>(
+                std::max<std::int64_t>(0, core::parse_integer(field).value_or(0)));
     }
     std::ifstream proc_stat("/proc/stat");
     unsigned long long boot = 0;
     for (std::string l; std::getline(proc_stat, l);) {
-        if (l.rfind("btime ", 0) == 0) boot = std::stoull(l.substr(6));
+        if (l.rfind("btime ", 0) == 0) {
+            boot = static_cast<unsigned long long>(
+                std::max<std::int64_t>(0, core::parse_integer(l.substr(6)).value_or(0)));
+        }
     }
     long ticks = sysconf(_SC_CLK_TCK);
     if (boot == 0 || start_ticks == 0 || ticks <= 0) return now;

@@ -4,6 +4,7 @@
 #include "m/server/request_framer.hpp"
 
 #include <algorithm>
+#include <charconv>
 
 namespace m::server {
 
@@ -137,7 +138,8 @@ RequestFramer::Status RequestFramer::header_line(std::string_view line, std::siz
             return fail(400, "malformed Content-Length");
         }
         m_has_length = true;
-        m_content_length = std::stoull(std::string(value));
+        // Digits only and at most 18 of them (checked above): from_chars cannot fail here.
+        std::from_chars(value.data(), value.data() + value.size(), m_content_length);
     } else if (encoding) {
         if (m_chunked || !iequals(value, "chunked")) {
             return fail(400, "unsupported Transfer-Encoding (only a single 'chunked')");

@@ -1,5 +1,6 @@
 // The cache port on Redis: values with lifetimes, add() as a lock, fixed-window counters,
 // sharing between processes, and a server that goes away and comes back.
+#include "cache_contract.hpp"
 #include "redis_server.hpp"
 
 #include "m/adapters/redis/redis.hpp"
@@ -32,6 +33,14 @@ std::unique_ptr<m::core::Cache> started_cache(const std::string& url,
 }
 
 } // namespace
+
+TEST_CASE("redis cache keeps the Cache contract") {
+    auto server = m::test::redis_or_skip();
+    if (!server) return;
+    // Each object stands for a process; a fresh database per section.
+    RedisClient(server->url()).command({"FLUSHDB"});
+    m::test::check_cache_contract([&] { return started_cache(server->url()); });
+}
 
 TEST_CASE("redis cache gets sets and expires values") {
     auto server = m::test::redis_or_skip();

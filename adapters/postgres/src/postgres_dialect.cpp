@@ -300,10 +300,9 @@ std::optional<long long> PostgresDialect::estimated_rows(core::Session& session,
     // reltuples is -1 for a table that was never vacuumed or analysed (PostgreSQL 14+).
     auto rs = session.query("SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass($1)",
                             {core::quote_ident(table)});
-    if (rs.empty() || !rs.rows[0][0]) return std::nullopt;
-    long long n = std::stoll(*rs.rows[0][0]);
-    if (n < 0) return std::nullopt;
-    return n;
+    auto n = rs.optional_integer(0, 0);
+    if (!n || *n < 0) return std::nullopt;
+    return *n;
 }
 
 } // namespace m::adapters::postgres

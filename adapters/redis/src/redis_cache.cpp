@@ -65,6 +65,7 @@ public:
     }
 
     std::string kind() const override { return "redis"; }
+    bool shared() const override { return true; }
 
 private:
     RedisClient m_client;

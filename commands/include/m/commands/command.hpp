@@ -62,10 +62,11 @@ struct Runtime {
     void start_services();
 };
 
-/// Thrown by a command to exit with a specific code and no message (`migrate --check` → 3).
-struct ExitCode {
-    int code;
-};
+/// The exit status of a command that ends without an error but must say "no" to a script
+/// (`m migrate --check` with pending changes → 3, `m doctor` with a failed check → 1). A command
+/// sets it and returns normally; `m`'s main returns it. 0 unless set. Errors are core::Error.
+void set_exit_status(int code) noexcept;
+int exit_status() noexcept;
 
 /// Loads settings for the global options (flags beat env beat file).
 core::Settings load_settings_for(const GlobalOptions& options);

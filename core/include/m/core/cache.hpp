@@ -35,8 +35,12 @@ public:
     /// and gets `ttl` (a fixed window).
     virtual std::int64_t increment(const std::string& key, Seconds ttl) = 0;
 
-    /// "memory" or "redis".
+    /// "memory" or "redis" (for messages and `m doctor`; decisions use shared()).
     virtual std::string kind() const = 0;
+
+    /// Whether every process of the project sees the same entries (Redis), so rate limits and
+    /// revocations kept here hold across `m serve` processes; false for the in-process cache.
+    virtual bool shared() const = 0;
 };
 
 /// The in-process cache (thread-safe; expired entries are dropped lazily).

@@ -36,6 +36,13 @@ struct ResultSet {
 
     bool empty() const noexcept { return rows.empty(); }
     std::size_t size() const noexcept { return rows.size(); }
+
+    /// The cell at `row`, `column` as an integer; `fallback` when there is no such row or the
+    /// value is NULL. Throws Error{internal} naming the column when the database answered text
+    /// that is not an integer.
+    std::int64_t integer(std::size_t row, std::size_t column, std::int64_t fallback = 0) const;
+    /// The cell as an integer, nullopt for NULL or no such row; throws as integer().
+    std::optional<std::int64_t> optional_integer(std::size_t row, std::size_t column) const;
 };
 
 /// One column of a live table, as introspected.
@@ -116,6 +123,11 @@ public:
 
     /// SQL expression casting `expr` to text, for LIKE on non-text columns.
     virtual std::string cast_to_text(std::string_view expr) const = 0;
+
+    /// What a claiming SELECT appends so concurrent transactions take different rows (PostgreSQL:
+    /// " FOR UPDATE SKIP LOCKED"), or "" when the database has no row locks (SQLite: one writer
+    /// at a time; the callers then claim without holding a transaction while they work).
+    virtual std::string row_lock_clause() const = 0;
 
     /// Whether a column type change can be done in place (ALTER COLUMN ... TYPE) or needs a table
     /// rebuild (SQLite).

@@ -70,6 +70,9 @@ std::vector<std::string> parse_fields(const DocType& doctype, std::string_view t
 
 enum class CountMode { exact, estimated, none };
 
+/// "exact", "estimated" or "none" → the mode; nullopt for anything else.
+std::optional<CountMode> parse_count_mode(std::string_view text);
+
 /// One page of a list.
 struct ListResult {
     std::vector<Json> items;

@@ -60,4 +60,8 @@ bool verify_password(const std::string& clear, const std::string& hash);
 /// Converts between the two JSON flavours (metadata uses nlohmann::json).
 Json to_ordered(const nlohmann::json& value);
 
+/// A whole string as a decimal integer (an optional sign, digits, nothing else), or nullopt.
+/// The one parser of integers from text: query parameters, settings, result sets.
+std::optional<std::int64_t> parse_integer(std::string_view text) noexcept;
+
 } // namespace m::core

@@ -59,6 +59,7 @@ public:
     std::string cast_to_text(std::string_view expr) const override;
 
     /// true: PostgreSQL changes column types in place.
+    std::string row_lock_clause() const override { return " FOR UPDATE SKIP LOCKED"; }
     bool supports_alter_column_type() const override;
 
     /// `ALTER TABLE "t" ALTER COLUMN "c" TYPE ty USING "c"::ty`. Identifiers go through

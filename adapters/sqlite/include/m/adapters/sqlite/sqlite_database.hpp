@@ -25,6 +25,7 @@ public:
     std::string integer_type() const override { return "integer"; }
     std::string normalize_type(std::string_view type) const override;
     std::string cast_to_text(std::string_view expr) const override;
+    std::string row_lock_clause() const override { return ""; }
     bool supports_alter_column_type() const override { return false; }
     std::string alter_column_type_sql(std::string_view, std::string_view,
                                       std::string_view) const override;

@@ -1,8 +1,9 @@
-// `m serve`: the HTTP API, the Desk and live updates (SPEC §6, §8) on the bootstrapped container,
-// and `m routes`. The HTTP runtime lives in the loadable module m-server.so (server/), so that
-// httplib and OpenSSL cost nothing to the other commands; this file checks the schema, gathers
-// the options and hands over. SIGINT/SIGTERM stop the server gracefully: in-flight requests
-// finish, streams and idle connections close, then services stop in reverse order.
+// `m serve`: the HTTP API, the Desk and live updates (docs/reference/http-api.md,
+// docs/reference/jobs-events.md "Live stream") on the bootstrapped container, and `m routes`. The
+// HTTP runtime lives in the loadable module m-server.so (server/), so that httplib and OpenSSL cost
+// nothing to the other commands; this file checks the schema, gathers the options and hands over.
+// SIGINT/SIGTERM stop the server gracefully: in-flight requests finish, streams and idle
+// connections close, then services stop in reverse order.
 #include "m/commands/command.hpp"
 #include "m/commands/desk.hpp"
 #include "m/core/error.hpp"
@@ -116,14 +117,17 @@ void add_routes(CLI::App& cmd, const GlobalOptions& options, Needs needs) {
         if (options.json) {
             core::Json out = core::Json::array();
             for (const auto& r : routes) {
-                out.push_back(
-                    core::Json{{"method", r.method}, {"path", r.path}, {"summary", r.summary}});
+                out.push_back(core::Json{{"method", r.method},
+                                         {"path", r.path},
+                                         {"summary", r.summary},
+                                         {"auth", std::string(server::to_string(r.auth))}});
             }
             print_json(core::Json{{"routes", out}, {"doctypes", doctypes}});
             return;
         }
         for (const auto& r : routes) {
-            fmt::print("{:<7} {:<36} {}\n", r.method, r.path, r.summary);
+            fmt::print("{:<7} {:<36} {:<13} {}\n", r.method, r.path, server::to_string(r.auth),
+                       r.summary);
         }
         fmt::print("\n{{doctype}} is one of: {}\n", fmt::join(doctypes, ", "));
     });

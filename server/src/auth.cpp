@@ -2,12 +2,12 @@
 
 #include "m/core/accounts.hpp"
 #include "m/core/core_app.hpp"
+#include "m/core/crypto.hpp"
 #include "m/core/document_service.hpp"
 #include "m/core/error.hpp"
 #include "m/server/jwt.hpp"
 
 #include <fmt/format.h>
-#include <openssl/crypto.h>
 
 #include <ctime>
 
@@ -378,8 +378,7 @@ core::Principal AuthService::from_api_key(const std::string& key) {
     const std::string key_id = key.substr(0, dot);
     const std::string given_hash = core::api_key_secret_hash(key.substr(dot + 1));
     auto matches = [&](const std::string& stored) {
-        return stored.size() == given_hash.size() &&
-               CRYPTO_memcmp(stored.data(), given_hash.data(), stored.size()) == 0;
+        return core::equal_constant_time(stored, given_hash);
     };
     auto t = std::chrono::steady_clock::now();
     {

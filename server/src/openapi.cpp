@@ -14,6 +14,8 @@
 //   fields are listed as required, which OpenAPI applies to replies only.
 #include "m/server/openapi.hpp"
 
+#include "m/server/routes.hpp"
+
 #include <fmt/format.h>
 
 #include <set>
@@ -28,8 +30,8 @@ using core::Field;
 using core::FieldType;
 using nlohmann::json;
 
-// The "error" values of the Error body: SPEC §6's five, plus 429 and 503/504. They must match
-// error_status() in app.cpp (401 is PermissionDenied there, 413 ValidationError).
+// The "error" values of the Error body (docs/reference/http-api.md, "Errors"). They must match
+// error_status() in reply.cpp (401 is PermissionDenied there, 413 ValidationError).
 const std::vector<std::string>& error_names() {
     static const std::vector<std::string> names{
         "ValidationError", "PermissionDenied", "NotFound",          "Conflict",
@@ -487,44 +489,55 @@ void Builder::add_doctype_paths(const DocType& dt) {
 
 void Builder::add_fixed_paths() {
     const json none = json::array();
-    auto op = [&](const char* tag, const char* id, const char* summary) {
-        return json{{"tags", {tag}}, {"operationId", operation_id(id)}, {"summary", summary}};
+    const json optional = json::array({json::object(),
+                                       {{"bearerAuth", json::array()}},
+                                       {{"apiKey", json::array()}},
+                                       {{"sessionCookie", json::array()}}});
+    // The summary and who may call come from the route table (routes.hpp), so `m routes`, the
+    // server and this document cannot tell different stories.
+    auto op = [&](const char* tag, const char* id, std::string_view method, std::string_view path) {
+        const RouteInfo& route = route_info(method, path);
+        std::string summary = route.summary;
+        if (!summary.empty()) summary[0] = static_cast<char>(std::toupper(summary[0]));
+        json security = none;
+        if (route.auth == RouteAuth::optional) security = optional;
+        if (route.auth == RouteAuth::user || route.auth == RouteAuth::superuser) {
+            security = json::array({{{"bearerAuth", json::array()}},
+                                    {{"apiKey", json::array()}},
+                                    {{"sessionCookie", json::array()}}});
+        }
+        return json{{"tags", {tag}},
+                    {"operationId", operation_id(id)},
+                    {"summary", summary},
+                    {"security", security}};
     };
     auto reply = [](const char* description, const std::string& schema) {
         return json{{"description", description}, {"content", json_content(schema_ref(schema))}};
     };
 
-    json health = op("system", "health", "Liveness and database check");
-    health["security"] = none;
+    json health = op("system", "health", "GET", "/health");
     health["responses"] = {{"200", reply("The server and its database are up.", "Health")},
                            {"503", reply("The database cannot be reached.", "Health")}};
     add_errors(health["responses"], {"500"});
     m_paths["/health"] = {{"get", health}};
 
-    json metrics = op("system", "metrics", "Prometheus metrics");
-    metrics["security"] = none;
+    json metrics = op("system", "metrics", "GET", "/metrics");
     metrics["responses"] = {{"200",
                              {{"description", "Prometheus text exposition format 0.0.4."},
                               {"content", {{"text/plain", {{"schema", {{"type", "string"}}}}}}}}}};
     add_errors(metrics["responses"], {"500"});
     m_paths["/metrics"] = {{"get", metrics}};
 
-    json schema = op("system", "schema", "This OpenAPI document");
-    schema["security"] = none;
+    json schema = op("system", "schema", "GET", "/schema");
     schema["responses"] = {{"200",
                             {{"description", "OpenAPI 3.1, generated from the metadata."},
                              {"content", json_content({{"type", "object"}})}}}};
     add_errors(schema["responses"], {"500"});
     m_paths["/schema"] = {{"get", schema}};
 
-    const json optional = json::array({json::object(),
-                                       {{"bearerAuth", json::array()}},
-                                       {{"apiKey", json::array()}},
-                                       {{"sessionCookie", json::array()}}});
-    json doctypes = op("meta", "listDocTypes", "DocType list");
+    json doctypes = op("meta", "listDocTypes", "GET", "/api/meta/doctypes");
     doctypes["description"] = "The DocTypes the caller may read; each flag parameter keeps only "
                               "the DocTypes whose flag has that value.";
-    doctypes["security"] = optional;
     doctypes["parameters"] = json::array();
     for (const char* flag : {"show_in_desk", "is_submittable", "is_child_table", "api_resource"}) {
         doctypes["parameters"].push_back(
@@ -537,9 +550,8 @@ void Builder::add_fixed_paths() {
     add_errors(doctypes["responses"], {"400", "401", "500"});
     m_paths["/api/meta/doctypes"] = {{"get", doctypes}};
 
-    json meta = op("meta", "getDocTypeMeta", "One DocType's metadata");
+    json meta = op("meta", "getDocTypeMeta", "GET", "/api/meta/{doctype}");
     meta["description"] = "Fields, layout, callable methods and the caller's permissions.";
-    meta["security"] = optional;
     meta["parameters"] = {{{"name", "doctype"},
                            {"in", "path"},
                            {"required", true},
@@ -549,17 +561,15 @@ void Builder::add_fixed_paths() {
     add_errors(meta["responses"], {"401", "403", "404", "500"});
     m_paths["/api/meta/{doctype}"] = {{"get", meta}};
 
-    json login = op("auth", "login", "Log in with a password");
+    json login = op("auth", "login", "POST", "/api/v1/auth/login");
     login["description"] = "Also sets the Desk's session cookie.";
-    login["security"] = none;
     login["requestBody"] = {{"required", true},
                             {"content", json_content(schema_ref("LoginRequest"))}};
     login["responses"] = {{"200", reply("Tokens.", "TokenReply")}};
     add_errors(login["responses"], {"400", "401", "429", "500", "503"});
     m_paths["/api/v1/auth/login"] = {{"post", login}};
 
-    json refresh = op("auth", "refreshToken", "A new access token from a refresh token");
-    refresh["security"] = none;
+    json refresh = op("auth", "refreshToken", "POST", "/api/v1/auth/refresh");
     refresh["requestBody"] = {{"required", true},
                               {"content", json_content(schema_ref("RefreshRequest"))}};
     refresh["responses"] = {
@@ -567,24 +577,22 @@ void Builder::add_fixed_paths() {
     add_errors(refresh["responses"], {"400", "401", "500", "503"});
     m_paths["/api/v1/auth/refresh"] = {{"post", refresh}};
 
-    json logout = op("auth", "logout", "End the session");
+    json logout = op("auth", "logout", "POST", "/api/v1/auth/logout");
     logout["description"] = "Revokes the refresh token of the body, or else the token that "
                             "authenticates the request, and clears the session cookie.";
-    logout["security"] = optional;
     logout["requestBody"] = {{"required", false},
                              {"content", json_content(schema_ref("LogoutRequest"))}};
     logout["responses"] = {{"204", {{"description", "Logged out."}}}};
     add_errors(logout["responses"], {"400", "401", "500", "503"});
     m_paths["/api/v1/auth/logout"] = {{"post", logout}};
 
-    json me = op("auth", "me", "The current user");
-    me["security"] = optional;
+    json me = op("auth", "me", "GET", "/api/v1/auth/me");
     me["responses"] = {
         {"200", reply("Who is calling (only `authenticated: false` for a guest).", "Me")}};
     add_errors(me["responses"], {"401", "500", "503"});
     m_paths["/api/v1/auth/me"] = {{"get", me}};
 
-    json stream = op("system", "stream", "Live updates (Server-Sent Events)");
+    json stream = op("system", "stream", "GET", "/api/v1/stream");
     stream["description"] =
         "One event per document change the caller may see (`doc.created`, `doc.updated`, "
         "`doc.deleted`, `doc.submitted`, `doc.cancelled`), each with an `id:`; `event: reset` when "

@@ -3,6 +3,7 @@
 // tests/server/openapi/setup.sh).
 #include "m/core/doctype_loader.hpp"
 #include "m/server/openapi.hpp"
+#include "m/server/routes.hpp"
 
 #include "support.hpp"
 
@@ -56,7 +57,7 @@ m::core::MetaRegistry registry() {
          ]},
         {"name": "Audit Entry", "api_resource": false,
          "fields": [{"name": "action", "type": "data"}]},
-        {"name": "Note", "naming_rule": "prompt",
+        {"name": "Note", "naming_rule": "prompt", "track_changes": true,
          "fields": [{"name": "body", "type": "text"}]}
     ])");
     m::core::MetaRegistry meta;
@@ -172,6 +173,51 @@ TEST_CASE("the validator refuses broken documents", "[openapi]") {
         doc["openapi"] = "3.0.3";
         CHECK(validate(doc).exit_code == 1);
     }
+}
+
+namespace {
+
+/// The route-table pattern of a concrete path of the document ("/api/v1/Sales%20Invoice/{id}" →
+/// "/api/v1/{doctype}/{id}").
+std::string pattern_of(const std::string& path) {
+    static const std::set<std::string> fixed{"auth", "stream", "jobs"};
+    const std::string api = "/api/v1/";
+    if (path.rfind(api, 0) != 0) return path;
+    std::string rest = path.substr(api.size());
+    std::string first = rest.substr(0, rest.find('/'));
+    if (fixed.count(first)) return path;
+    if (first == "rpc") return "/api/v1/rpc/{doctype}/{method}";
+    std::size_t slash = rest.find('/');
+    return api + "{doctype}" + (slash == std::string::npos ? "" : rest.substr(slash));
+}
+
+std::string upper(std::string s) {
+    for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return s;
+}
+
+} // namespace
+
+TEST_CASE("the route table and the OpenAPI document list the same operations", "[openapi]") {
+    const json doc = document();
+    std::set<std::string> documented;
+    for (const auto& [path, item] : doc.at("paths").items()) {
+        for (const auto& [method, op] : item.items()) {
+            if (method == "parameters" || method.rfind("x-", 0) == 0 || method == "description") {
+                continue;
+            }
+            documented.insert(upper(method) + " " + pattern_of(path));
+        }
+    }
+    std::set<std::string> listed;
+    for (const auto& r : m::server::route_table()) {
+        if (r.in_schema) listed.insert(r.method + " " + r.path);
+    }
+    CHECK(documented == listed);
+    // Who may call, from the same table: login is open, the DocType list admits guests.
+    CHECK(operation(doc, "/api/v1/auth/login", "post").at("security") == json::array());
+    CHECK(operation(doc, "/api/meta/doctypes", "get").at("security").at(0) == json::object());
+    CHECK(operation(doc, "/health", "get").at("summary") == "Liveness and database check");
 }
 
 TEST_CASE("OpenAPI paths follow the DocTypes", "[openapi]") {

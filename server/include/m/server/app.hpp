@@ -1,10 +1,11 @@
-// The HTTP runtime of `m serve` (SPEC §6, §8): routes → auth → permissions → the document service
-// → events, with one error mapping, an access log and metrics.
+// The HTTP runtime of `m serve` (docs/reference/http-api.md): the route table on the transport,
+// with one error mapping, an access log and metrics.
 //
-//   request ─► HttpServer worker ─► route handler (run_route: request id, timing, errors)
-//           ─► authenticate (bearer / API key / cookie) ─► core::require(permission)
-//           ─► DocumentService in a UnitOfWork (hooks run inside) ─► commit
-//           ─► EventBus::publish ─► live streams (each filtered by permission and RLS)
+//   request ─► HttpServer worker ─► middleware (request id, security headers, CORS)
+//           ─► route of the table (server/src/route_table.cpp; errors → JSON in reply.cpp)
+//           ─► authenticate (bearer / API key / cookie) ─► DocumentService as the caller
+//              (permissions, RLS) in a UnitOfWork (hooks run inside) ─► commit
+//           ─► outbox ─► EventFeed ─► EventBus ─► live streams (filtered by permission and RLS)
 #pragma once
 
 #include "m/core/controller.hpp"

@@ -1,6 +1,6 @@
 // The HTTP transport of `m serve`: cpp-httplib 0.11.4 with a connection model that holds thousands
 // of idle keep-alive connections and open live streams without a thread each
-// (../shared/HTTPLIB-CONNECTION-NOTES.md, design "c2"):
+// (docs/reference/dependencies.md §7.2, §7.3):
 //
 //   accept thread ─► connection parked in one epoll set (EPOLLONESHOT, no thread)
 //   N workers     ─► epoll_wait → run httplib's own request processing on the readable socket

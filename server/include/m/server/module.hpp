@@ -7,6 +7,7 @@
 #pragma once
 
 #include "m/server/options.hpp"
+#include "m/server/routes.hpp"
 
 #include <cstddef>
 #include <vector>

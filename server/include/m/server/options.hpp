@@ -50,14 +50,4 @@ struct ServeOptions {
     bool secure_cookies = false;              ///< `Secure` on every cookie (TLS in front)
 };
 
-/// One route of the API, for `m routes` and the metrics labels.
-struct RouteInfo {
-    std::string method;
-    std::string path; ///< pattern: /api/v1/{doctype}/{id}
-    std::string summary;
-};
-
-/// Every route `m serve` answers, in matching order.
-const std::vector<RouteInfo>& route_table();
-
 } // namespace m::server

@@ -183,6 +183,10 @@ std::unique_ptr<Runtime> bootstrap(const GlobalOptions& options, Needs needs) {
     if (needs == Needs::settings) return rt;
     if (needs == Needs::full) {
         core::register_builtin_jobs(rt->jobs);
+        // Before the apps' controllers: the built-in DocType's own controller, so an app that
+        // registers one for it too is told so.
+        rt->controllers.add(std::string(core::k_scheduled_job_doctype),
+                            core::make_scheduled_job_controller(rt->jobs));
         load_app_modules(rt->settings.project_root, rt->apps, rt->meta, rt->controllers,
                          rt->settings.production() ? Stale::load : Stale::build, &rt->jobs);
     }

@@ -16,6 +16,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
@@ -422,7 +423,7 @@ TEST_CASE("Scheduled Job rows are checked on save and scheduled like registratio
                     m::test::acting("Administrator"));
         uow.commit();
     }
-    auto rows = m::core::scheduled_job_rows(*f.t.db);
+    auto rows = m::core::scheduled_job_rows(docs, *s);
     REQUIRE(rows.size() == 1);
     CHECK(rows[0].key == "hourly ping");
     auto queue = f.queue();
@@ -434,4 +435,47 @@ TEST_CASE("Scheduled Job rows are checked on save and scheduled like registratio
     CHECK(made[0].id == "cron.core.noop.hourly_ping." + std::to_string(four));
     CHECK(made[0].kwargs == Json{{"from", "row"}});
     CHECK(m::core::enqueue_due_ticks(only_noop, *queue, rows, four + 40).empty());
+
+    // A row that never passed the check (written without the controller, as SQL would) is
+    // skipped and reported; the rows after it still run.
+    {
+        m::core::DocumentService unchecked(f.meta, *f.t.db, nullptr);
+        m::core::UnitOfWork uow(*s);
+        unchecked.insert(*s, "Scheduled Job",
+                         Json{{"title", "a broken row"}, {"job", "core.noop"}, {"schedule", "bad"}},
+                         m::test::sys());
+        unchecked.insert(
+            *s, "Scheduled Job",
+            Json{{"title", "gone job"}, {"job", "gone.job"}, {"schedule", "0 * * * *"}},
+            m::test::sys());
+        uow.commit();
+    }
+    rows = m::core::scheduled_job_rows(docs, *s);
+    REQUIRE(rows.size() == 3);
+    std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.key < b.key; });
+    CHECK(rows[0].key == "a broken row"); // sorted first, so it would stop the others if it threw
+    std::vector<std::string> skipped;
+    const std::int64_t five = four + 3600;
+    made =
+        m::core::enqueue_due_ticks(only_noop, *queue, rows, five + 2, 60,
+                                   [&](const m::core::ExtraSchedule& row, const std::string& why) {
+                                       skipped.push_back(row.key + ": " + why);
+                                   });
+    REQUIRE(made.size() == 1);
+    CHECK(made[0].id == "cron.core.noop.hourly_ping." + std::to_string(five));
+    REQUIRE(skipped.size() == 2);
+    CHECK(skipped[0].find("a broken row: cron 'bad'") == 0);
+    CHECK(skipped[1] == "gone job: unknown job 'gone.job'");
+}
+
+TEST_CASE("the scheduler's rows are an error, not nothing, when the database cannot answer",
+          "[jobs]") {
+    Fixture f("sqlite");
+    for (auto& dt : m::core::core_doctypes()) f.meta.add(std::move(dt));
+    f.meta.check_references();
+    // Not migrated: the table is missing. Before, this read as "no schedules" (and so did a
+    // database that is down); now the worker logs the error on every pass.
+    m::core::DocumentService docs(f.meta, *f.t.db, &f.controllers);
+    auto s = f.t.db->session();
+    CHECK_THROWS_AS(m::core::scheduled_job_rows(docs, *s), m::core::Error);
 }

@@ -1,4 +1,5 @@
-// The job worker of `m worker` (SPEC §7): fetches jobs from a JobQueue and runs them on N threads.
+// The job worker of `m worker` (docs/reference/jobs-events.md, "The worker"): fetches jobs from a
+// JobQueue and runs them on N threads.
 //
 //   dispatcher thread ── queue.fetch(free slots) ──► slot threads (N) ── job fn ──► succeed/fail
 //   watchdog thread   ── heartbeats every lease/3; a job past its timeout is failed (and retried)
@@ -13,6 +14,7 @@
 #pragma once
 
 #include "m/core/jobs.hpp"
+#include "m/core/scheduler.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -64,28 +66,5 @@ private:
     EventBroker* m_broker;
     WorkerOptions m_options;
 };
-
-/// Enqueues the cron ticks that are due at `now` (Unix seconds) for every scheduled job of the
-/// registry plus `extra` (name → cron, kwargs) schedules; a tick is due when it falls within the
-/// last `window` seconds, so ticks missed during downtime are not replayed. Returns the jobs
-/// newly enqueued (an id that exists already was enqueued by another scheduler).
-struct ExtraSchedule {
-    std::string job;
-    std::string cron;
-    Json kwargs = Json::object();
-    std::string key; ///< distinguishes two schedules of the same job
-};
-/// The enabled rows of the built-in DocType "Scheduled Job" as schedules (key = the row's name).
-/// Empty when the table does not exist yet.
-std::vector<ExtraSchedule> scheduled_job_rows(Database& db);
-
-class Controller;
-/// The controller of "Scheduled Job": the job must be registered, the schedule a valid cron
-/// expression, the kwargs an object.
-std::unique_ptr<Controller> make_scheduled_job_controller(const JobRegistry& registry);
-
-std::vector<JobRecord> enqueue_due_ticks(const JobRegistry& registry, JobQueue& queue,
-                                         const std::vector<ExtraSchedule>& extra, std::int64_t now,
-                                         std::int64_t window = 60);
 
 } // namespace m::core

@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import frameworkMPlugins from "./vite/framework-m-vite-plugin.ts";
 import viewPreload from "./vite/view-preload.ts";
 import antdSsrStyles from "./vite/antd-ssr-styles.ts";
+import { BASENAME } from "./src/routes.ts";
 
 const deskRoot = fileURLToPath(new URL(".", import.meta.url));
 const sdk = fileURLToPath(new URL("./src/sdk/index.ts", import.meta.url));
@@ -16,7 +17,7 @@ const api = process.env.FM_API ?? "http://127.0.0.1:8000";
 
 export default defineConfig({
   root: deskRoot,
-  base: "/desk/",
+  base: `${BASENAME}/`, // the router's basename (src/routes.ts)
   plugins: [frameworkMPlugins({ deskRoot }), react(), viewPreload({ deskRoot }), antdSsrStyles({ deskRoot })],
   resolve: { alias: { "@framework-m/sdk": sdk } },
   server: { proxy: { "/api": api, "/health": api } },
@@ -24,5 +25,6 @@ export default defineConfig({
     environment: "jsdom",
     setupFiles: ["./src/test-setup.ts"],
     include: ["src/**/*.test.{ts,tsx}", "vite/**/*.test.ts"],
+    testTimeout: 30000, // tests wait for conditions (test-setup.ts); this only bounds a hang
   },
 });

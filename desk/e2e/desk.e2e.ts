@@ -212,7 +212,7 @@ describe("the Desk", () => {
     for (const [label, limit] of [["Low", 800], ["Mid", 1200.5], ["High", 25000]] as const) {
       await newCustomer(site, { customer_name: `${label} ${tag}`, credit_limit: limit });
     }
-    const total = async () => (await api(site.base, site.token, "GET", "/api/v1/Customer?count=exact&limit=1")).total;
+    const total = async () => (await api<{ total: number }>(site.base, site.token, "GET", "/api/v1/Customer?count=exact&limit=1")).total;
     const before = await total();
     const { ctx, page, errors } = await adminPage(site);
     await page.click('a[data-testid="nav-Customer"]');
@@ -409,7 +409,7 @@ describe("the server going away", () => {
     await screenshot(page, "10-server-down");
     await site.server.start(); // the same port
     await page.waitForSelector("[data-testid=server-down]", { state: "detached", timeout: 20_000 });
-    const invoices = (await api(site.base, site.token, "GET", "/api/v1/Invoice?count=exact&limit=1")).total;
+    const invoices = (await api<{ total: number }>(site.base, site.token, "GET", "/api/v1/Invoice?count=exact&limit=1")).total;
     await expect.poll(() => page.locator('[data-testid=list-view][data-doctype="Invoice"] [data-testid=list-total]')
       .textContent(), { timeout: 15_000 }).toMatch(new RegExp(`\\b${invoices}\\b`));
     await ctx.close();

@@ -303,13 +303,14 @@ export async function apiToken(base: string, who: { email: string; password: str
   return ((await r.json()) as { access_token: string }).access_token;
 }
 
-export async function api(
+/** A call to the REST API; the reply's JSON is taken to be a `T` (a record of fields by default). */
+export async function api<T = Record<string, unknown>>(
   base: string,
   token: string,
   method: string,
   path: string,
   body?: unknown,
-): Promise<any> {
+): Promise<T> {
   const r = await fetch(`${base}${path}`, {
     method,
     headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
@@ -317,5 +318,5 @@ export async function api(
   });
   const text = await r.text();
   if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text}`);
-  return text ? JSON.parse(text) : null;
+  return (text ? JSON.parse(text) : null) as T;
 }

@@ -1,5 +1,6 @@
 // The Desk application: router (basename /desk), Refine with the Framework M providers, one
-// resource per DocType plus the plugins' resources, and the routes of desk/CONTRACT.md.
+// resource per DocType plus the plugins' resources, and the routes of src/routes.ts
+// (docs/reference/desk.md, "Routes").
 import { Suspense, useMemo, type ReactNode } from "react";
 import { BrowserRouter, Navigate, Route, Routes, useLocation, useParams, useSearchParams } from "react-router";
 import { Refine, useIsAuthenticated, type ResourceProps } from "@refinedev/core";
@@ -16,9 +17,10 @@ import {
   type DocTypeSummary,
 } from "./providers";
 import { DeskLayout, PageSpinner } from "./shell/DeskLayout";
-import { deskDocTypes, docTypePath } from "./shell/menu";
+import { deskDocTypes } from "./shell/menu";
 import { iconFor } from "./shell/icons";
 import { lazyWithPreload } from "./lazyPreload";
+import { BASENAME, ROUTES, listPath, newDocPath, routePath, viewOf } from "./routes";
 
 // Views are separate chunks: the initial download is the shell only.
 const LoginPage = lazyWithPreload(() => import("./shell/LoginPage"));
@@ -33,13 +35,9 @@ const FormView = lazyWithPreload(() => import("./views/FormView"));
  * the render.
  */
 export function preloadRoute(pathname: string): Promise<void> {
-  const p = pathname.replace(/^\/desk(?=\/|$)/, "") || "/";
-  const view =
-    p === "/" ? HomePage
-    : /^\/login\/?$/.test(p) ? LoginPage
-    : /^\/app\/[^/]+\/?$/.test(p) ? ListView
-    : /^\/app\/[^/]+\/[^/]+\/?$/.test(p) ? FormView
-    : null;
+  const views = { home: HomePage, login: LoginPage, list: ListView, form: FormView };
+  const name = viewOf(pathname);
+  const view = name ? views[name] : null;
   return view ? view.preload().then(() => undefined, () => undefined) : Promise.resolve();
 }
 
@@ -58,9 +56,9 @@ export const queryClient = new QueryClient({
 export function docTypeResources(doctypes: DocTypeSummary[] | undefined): ResourceProps[] {
   return deskDocTypes(doctypes).map((d) => ({
     name: d.name,
-    list: docTypePath(d.name),
-    create: `${docTypePath(d.name)}/new`,
-    edit: `${docTypePath(d.name)}/:id`,
+    list: listPath(d.name),
+    create: newDocPath(d.name),
+    edit: routePath(ROUTES.form, { doctype: d.name }),
     meta: {
       label: d.label || d.name,
       group: d.ui_meta?.group,
@@ -93,7 +91,9 @@ function RequireAuth({ children }: { children: ReactNode }) {
   if (!data && isLoading) return <PageSpinner />;
   if (!data?.authenticated) {
     const here = location.pathname + location.search;
-    return <Navigate to={here && here !== "/" ? `/login?to=${encodeURIComponent(here)}` : "/login"} replace />;
+    return (
+      <Navigate to={here && here !== "/" ? `${ROUTES.login}?to=${encodeURIComponent(here)}` : ROUTES.login} replace />
+    );
   }
   return <>{children}</>;
 }
@@ -103,7 +103,7 @@ function RequireAuth({ children }: { children: ReactNode }) {
 function LoginRoute() {
   const { data } = useIsAuthenticated();
   const [params] = useSearchParams();
-  if (data?.authenticated) return <Navigate to={params.get("to") || "/"} replace />;
+  if (data?.authenticated) return <Navigate to={params.get("to") || ROUTES.home} replace />;
   return <LoginPage />;
 }
 
@@ -132,7 +132,7 @@ function DeskRefine({ registry }: { registry: PluginRegistry }) {
     >
       <Suspense fallback={<PageSpinner />}>
       <Routes>
-        <Route path="/login" element={<LoginRoute />} />
+        <Route path={ROUTES.login} element={<LoginRoute />} />
         <Route
           element={
             <RequireAuth>
@@ -141,9 +141,9 @@ function DeskRefine({ registry }: { registry: PluginRegistry }) {
           }
         >
           <Route index element={<HomePage registry={registry} />} />
-          <Route path="/app/:doctype" element={<KeyedList />} />
-          <Route path="/app/:doctype/new" element={<KeyedForm isNew />} />
-          <Route path="/app/:doctype/:id" element={<KeyedForm />} />
+          <Route path={ROUTES.list} element={<KeyedList />} />
+          <Route path={ROUTES.create} element={<KeyedForm isNew />} />
+          <Route path={ROUTES.form} element={<KeyedForm />} />
           {registry.routes.map((r) => (
             <Route key={r.path} path={r.path} element={<r.component />} />
           ))}
@@ -158,7 +158,7 @@ function DeskRefine({ registry }: { registry: PluginRegistry }) {
 
 export function App({ registry }: { registry: PluginRegistry }) {
   return (
-    <BrowserRouter basename="/desk">
+    <BrowserRouter basename={BASENAME}>
       <QueryClientProvider client={queryClient}>
         <ConfigProvider>
           <AntApp>

@@ -1,7 +1,8 @@
-// Boot: takes what index.html's inline script prefetched (the session, the Desk's DocTypes, the
-// DocType of an /app/<DocType> URL), seeds the shared QueryClient with it, and starts the first
-// list page's request, so the first render already knows who is logged in, the sidebar and the
-// DocType's metadata, and nothing is fetched twice.
+// Boot: takes what index.html's boot script (src/boot-prefetch.js) prefetched (the session, the
+// Desk's DocTypes, the DocType of an /app/<DocType> URL), seeds the shared QueryClient with it, and
+// starts the first list page's request (listRequestOf: the very request the list view makes), so
+// the first render already knows who is logged in, the sidebar and the DocType's metadata, and
+// nothing is fetched twice.
 import type { QueryClient } from "@tanstack/react-query";
 import { keys } from "@refinedev/core";
 import { metaKeys } from "./providers/meta";
@@ -9,6 +10,7 @@ import { primeSession } from "./providers/http";
 import { prefetchList } from "./providers/dataProvider";
 import type { DocTypeMeta, DocTypeSummary, MeReply } from "./providers/types";
 import { listRequestOf } from "./views/listParams";
+import { viewOf } from "./routes";
 
 export interface BootPrefetch {
   at: number;
@@ -53,9 +55,8 @@ export async function primeFromBoot(queryClient: QueryClient, win: Window = wind
     if (doctypes?.items) queryClient.setQueryData(metaKeys.doctypes, doctypes.items);
     if (meta && boot.doctype) {
       queryClient.setQueryData(metaKeys.doctype(boot.doctype), meta);
-      // A list URL (/app/<DocType>, not a form): its first page.
-      const rest = win.location.pathname.replace(/^\/desk\/app\/[^/]+/, "");
-      if (rest === "" || rest === "/") {
+      // A list URL (/app/<DocType>, not a form): its first page, as the list view will ask for it.
+      if (viewOf(win.location.pathname) === "list") {
         await within(prefetchList(boot.doctype, listRequestOf(meta, new URLSearchParams(win.location.search))), MAX_WAIT);
       }
     }

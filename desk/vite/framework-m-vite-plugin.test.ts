@@ -32,7 +32,7 @@ beforeEach(() => {
 afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 describe("scanPlugins", () => {
-  it("finds the SPEC form in apps/*/frontend and skips package.json without the key", () => {
+  it("finds the documented form (docs/reference/desk.md, \"Plugins\") in apps/*/frontend and skips package.json without the key", () => {
     write("apps/billing/frontend/package.json", json({ name: "@billing/desk", "framework-m": { type: "frontend-module", plugin: "./src/plugin.config.ts" } }));
     const entry = write("apps/billing/frontend/src/plugin.config.ts", "export default {}");
     write("apps/stock/frontend/package.json", json({ name: "not-a-plugin" }));

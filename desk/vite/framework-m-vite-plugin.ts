@@ -1,4 +1,4 @@
-// framework-m-vite-plugin (SPEC §9): build-time composition of Desk plugins.
+// framework-m-vite-plugin (docs/reference/desk.md, "Plugins"): build-time composition of Desk plugins.
 //
 // Finds every package.json with a "framework-m" key in
 //   (a) the workspace folder desk/plugins/*/package.json and

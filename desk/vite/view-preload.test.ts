@@ -1,14 +1,16 @@
 // @vitest-environment node
 // A real `vite build` of a tiny shell with the Desk's boot script tag and a lazy list view: the
 // built index.html has no inline script (the server's CSP has script-src 'self'), the boot
-// script is an emitted, hashed file loaded before the module entry, and it names the view's chunks.
+// script is an emitted, hashed file loaded before the module entry, it names the view's chunks and
+// carries the route patterns of src/routes.ts.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { build } from "vite";
-import viewPreload, { BOOT_SCRIPT, PLACEHOLDER } from "./view-preload.ts";
+import viewPreload, { BOOT_SCRIPT, PLACEHOLDER, ROUTES_PLACEHOLDER } from "./view-preload.ts";
+import { bootRoutes } from "../src/routes.ts";
 
 const deskRoot = fileURLToPath(new URL("..", import.meta.url));
 let tmp: string;
@@ -63,5 +65,8 @@ describe("view-preload", () => {
     expect(views.list).toEqual([expect.stringMatching(/^\/desk\/assets\/ListView-[\w-]+\.js$/)]);
     expect(fs.existsSync(path.join(out, views.list![0]!.replace("/desk/", "")))).toBe(true);
     expect(code).toContain("window.__fmBoot");
+    // the route patterns are src/routes.ts's, the router's own
+    expect(code).not.toContain(ROUTES_PLACEHOLDER);
+    expect(JSON.parse(/var routes = (\{.*\});/.exec(code)![1]!)).toEqual(bootRoutes());
   }, 120_000);
 });

@@ -7,16 +7,20 @@
 // script's `/*fm-view-chunks*/{}` placeholder is replaced with {"list": [urls], "form": [urls]}
 // (each view's chunk and the chunks it imports that the entry does not already load), the result
 // is emitted as assets/boot-prefetch-<hash>.js, and the marker becomes its <script src>.
-// Build only; in dev Vite serves src/boot-prefetch.js as it is and the placeholder stays {}.
+// The script's `/*fm-routes*/null` placeholder becomes the Desk's route patterns (bootRoutes() of
+// src/routes.ts, the module the router uses), at build time and when `vite dev` serves the file;
+// in dev the view chunks placeholder stays {}.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Plugin } from "vite";
+import { bootRoutes } from "../src/routes.ts";
 
 export const VIEWS: Record<string, string> = {
   list: "/src/views/ListView.tsx",
   form: "/src/views/FormView.tsx",
 };
 export const PLACEHOLDER = "/*fm-view-chunks*/{}";
+export const ROUTES_PLACEHOLDER = "/*fm-routes*/null";
 /** index.html's tag of the boot script (a path from the Desk's root). */
 export const BOOT_SCRIPT = "/src/boot-prefetch.js";
 const BOOT_TAG = `<script src="${BOOT_SCRIPT}"></script>`;
@@ -58,15 +62,36 @@ export function viewChunks(bundle: Record<string, ChunkLike>): Record<string, st
   return out;
 }
 
-/** The boot script's text with the view chunks' URLs filled in. */
+/** The boot script's text with the route patterns filled in. */
+export function withRoutes(source: string): string {
+  if (!source.includes(ROUTES_PLACEHOLDER)) throw new Error(`${BOOT_SCRIPT} lacks ${ROUTES_PLACEHOLDER}`);
+  // A function replacement: the patterns' `$` must not be read as replacement patterns.
+  return source.replace(ROUTES_PLACEHOLDER, () => JSON.stringify(bootRoutes()));
+}
+
+/** The boot script's text with the route patterns and the view chunks' URLs filled in. */
 export function bootScript(source: string, bundle: Record<string, ChunkLike>, base: string): string {
   const urls = Object.fromEntries(
     Object.entries(viewChunks(bundle)).map(([v, files]) => [v, files.map((f) => base + f)]),
   );
-  return source.replace(PLACEHOLDER, JSON.stringify(urls));
+  return withRoutes(source).replace(PLACEHOLDER, () => JSON.stringify(urls));
 }
 
-export default function viewPreload({ deskRoot }: { deskRoot: string }): Plugin {
+export default function viewPreload({ deskRoot }: { deskRoot: string }): Plugin[] {
+  const bootFile = join(deskRoot, BOOT_SCRIPT).replace(/\\/g, "/");
+  const serve: Plugin = {
+    // `vite dev` serves the boot script through its transform pipeline: the routes are filled in there.
+    name: "framework-m-view-preload:serve",
+    apply: "serve",
+    enforce: "pre", // before Vite's own transform, which drops the placeholder's comment
+    transform(code, id) {
+      return id.replace(/\\/g, "/").split("?")[0] === bootFile ? withRoutes(code) : undefined;
+    },
+  };
+  return [viewPreloadBuild({ deskRoot }), serve];
+}
+
+function viewPreloadBuild({ deskRoot }: { deskRoot: string }): Plugin {
   let base = "/";
   return {
     name: "framework-m-view-preload",

@@ -3,7 +3,7 @@ import { act, cleanup, fireEvent, render, screen, waitFor } from "@testing-libra
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { SessionGuards } from "./SessionGuards";
 import { configureHttp } from "./http";
-import { markExpired, resetSessionForTests, rememberLogin, sessionStore, setServerDown } from "./session";
+import { loggedIn, markExpired, resetSessionForTests, rememberLogin, sessionStore, setServerDown } from "./session";
 import { json, mockFetch, specError } from "./test-utils";
 
 const realFetch = globalThis.fetch;
@@ -55,6 +55,22 @@ describe("SessionGuards", () => {
     fireEvent.click(screen.getByRole("button", { name: /log in/i }));
     await waitFor(() => expect(sessionStore.getSnapshot().expired).toBe(false));
     expect(m.calls.at(-1)?.body).toEqual({ email: "admin@demo.test", password: "right", session: "cookie" });
+  });
+
+  it("re-login modal: a session that ends again opens it without the last time's error", async () => {
+    configureHttp({ fetch: mockFetch(() => specError(401, "PermissionDenied", "invalid email or password")).fn });
+    rememberLogin("admin@demo.test");
+    mount();
+    act(() => markExpired());
+    await screen.findByTestId("relogin-modal");
+    fireEvent.change(document.getElementById("relogin_password")!, { target: { value: "wrong" } });
+    fireEvent.click(screen.getByRole("button", { name: /log in/i }));
+    expect(await screen.findByTestId("relogin-error")).toBeTruthy();
+    act(() => loggedIn("admin@demo.test")); // logged in again elsewhere (another tab): it closes
+    expect(sessionStore.getSnapshot().expired).toBe(false);
+    act(() => markExpired());
+    await screen.findByTestId("relogin-modal");
+    await waitFor(() => expect(screen.queryByTestId("relogin-error")).toBeNull());
   });
 
   it("server-down banner while down; queries invalidated when it is back", async () => {

@@ -17,10 +17,13 @@ function ReloginModal({ open }: { open: boolean }) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const queryClient = useQueryClient();
-
-  useEffect(() => {
+  // Opening again shows no error of the last time (adjusted during the render, not in an effect,
+  // so the modal never shows the old error for a frame).
+  const [wasOpen, setWasOpen] = useState(open);
+  if (open !== wasOpen) {
+    setWasOpen(open);
     if (open) setError(null);
-  }, [open]);
+  }
 
   const submit = async (values: ReloginValues) => {
     setBusy(true);
@@ -78,8 +81,8 @@ export function SessionGuards() {
   const state = useSyncExternalStore(sessionStore.subscribe, sessionStore.getSnapshot);
   const queryClient = useQueryClient();
   const wasDown = useRef(false);
-  const everExpired = useRef(false);
-  if (state.expired) everExpired.current = true;
+  const [everExpired, setEverExpired] = useState(false);
+  if (state.expired && !everExpired) setEverExpired(true);
 
   useEffect(() => {
     if (wasDown.current && !state.serverDown) {
@@ -101,7 +104,7 @@ export function SessionGuards() {
         </div>
       )}
       {/* Mounted from the first time it opens on (an antd Modal costs its styles even closed). */}
-      {(state.expired || everExpired.current) && <ReloginModal open={state.expired} />}
+      {(state.expired || everExpired) && <ReloginModal open={state.expired} />}
     </>
   );
 }

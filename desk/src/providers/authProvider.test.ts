@@ -6,7 +6,7 @@ import { json, mockFetch, specError, type Handler } from "./test-utils";
 
 const realFetch = globalThis.fetch;
 let calls: ReturnType<typeof mockFetch>["calls"];
-function use(handler: Handler) {
+function serve(handler: Handler) {
   const m = mockFetch(handler);
   calls = m.calls;
   configureHttp({ fetch: m.fn });
@@ -19,7 +19,7 @@ afterEach(() => configureHttp({ fetch: (...a) => realFetch(...a) }));
 /** A server whose refresh succeeds; every other call gets `answer(whether a refresh happened)`. */
 function afterRefresh(answer: (fresh: boolean) => Response) {
   let fresh = false;
-  use((c) => {
+  serve((c) => {
     if (c.url.endsWith("/refresh")) {
       fresh = true;
       return json(200, { access_token: "A", token_type: "bearer", expires_in: 900 });
@@ -30,7 +30,7 @@ function afterRefresh(answer: (fresh: boolean) => Response) {
 
 describe("authProvider", () => {
   it("login asks for cookies only and remembers the session marker and email, no token", async () => {
-    use(() => json(200, { access_token: "A", token_type: "bearer", expires_in: 900 }));
+    serve(() => json(200, { access_token: "A", token_type: "bearer", expires_in: 900 }));
     expect(await authProvider.login({ email: "a@b.c", password: "pw" })).toEqual({ success: true, redirectTo: "/" });
     expect(calls[0]).toMatchObject({
       url: "/api/v1/auth/login",
@@ -43,7 +43,7 @@ describe("authProvider", () => {
   });
 
   it("a wrong password → success false with the server's message", async () => {
-    use(() => specError(401, "PermissionDenied", "invalid email or password"));
+    serve(() => specError(401, "PermissionDenied", "invalid email or password"));
     expect(await authProvider.login({ email: "a@b.c", password: "x" })).toEqual({
       success: false,
       error: { name: "Login failed", message: "invalid email or password" },
@@ -51,7 +51,7 @@ describe("authProvider", () => {
   });
 
   it("check / getIdentity / getPermissions from /auth/me", async () => {
-    use(() => json(200, me));
+    serve(() => json(200, me));
     expect(await authProvider.check()).toEqual({ authenticated: true });
     expect(await authProvider.getIdentity!()).toEqual({ id: "a@b.c", name: "A B", email: "a@b.c", roles: ["Admin", "Sales User"] });
     expect(await authProvider.getPermissions!()).toEqual(["Admin", "Sales User"]);
@@ -59,7 +59,7 @@ describe("authProvider", () => {
 
   it("check: not logged in → redirect /login (a stale session's refresh cookie is tried first)", async () => {
     localStorage.setItem("fm.session", "1");
-    use((c) => (c.url.endsWith("/refresh") ? specError(401, "PermissionDenied", "expired") : json(200, { authenticated: false })));
+    serve((c) => (c.url.endsWith("/refresh") ? specError(401, "PermissionDenied", "expired") : json(200, { authenticated: false })));
     expect(await authProvider.check()).toEqual({ authenticated: false, redirectTo: "/login" });
     expect(calls.map((c) => c.url)).toEqual(["/api/v1/auth/me", "/api/v1/auth/refresh"]);
     expect(calls[1].body).toEqual({ session: "cookie" });
@@ -67,7 +67,7 @@ describe("authProvider", () => {
   });
 
   it("check: never logged in on this browser → /login without trying a refresh", async () => {
-    use(() => json(200, { authenticated: false }));
+    serve(() => json(200, { authenticated: false }));
     expect(await authProvider.check()).toEqual({ authenticated: false, redirectTo: "/login" });
     expect(calls.map((c) => c.url)).toEqual(["/api/v1/auth/me"]);
   });
@@ -82,7 +82,7 @@ describe("authProvider", () => {
 
   it("logout ends the cookie's session with {} and forgets the marker", async () => {
     localStorage.setItem("fm.session", "1");
-    use(() => new Response(null, { status: 204 }));
+    serve(() => new Response(null, { status: 204 }));
     expect(await authProvider.logout({})).toEqual({ success: true, redirectTo: "/login" });
     expect(calls).toHaveLength(1);
     expect(calls[0]).toMatchObject({ url: "/api/v1/auth/logout", method: "POST", body: {} });
@@ -104,7 +104,7 @@ describe("authProvider", () => {
   });
 
   it("logout still succeeds when the server refuses", async () => {
-    use(() => specError(401, "PermissionDenied", "no session to end"));
+    serve(() => specError(401, "PermissionDenied", "no session to end"));
     expect((await authProvider.logout({})).success).toBe(true);
   });
 

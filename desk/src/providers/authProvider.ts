@@ -1,9 +1,11 @@
-// Refine AuthProvider on /api/v1/auth/* (SPEC §6). Both tokens travel in HttpOnly cookies the
-// server sets (`m_token`, and `m_refresh` for silent refresh): the Desk never sees or stores them.
+// Refine AuthProvider on /api/v1/auth/* (docs/reference/desk.md, "Auth"). Both tokens travel in
+// HttpOnly cookies the server sets (`m_token`, and `m_refresh` for silent refresh): the Desk never
+// sees or stores them.
 import type { AuthProvider } from "@refinedev/core";
 import { ApiError, apiFetch, clearPrimedSession, currentSession, login, refreshSession } from "./http";
 import { forgetSession } from "./session";
 import type { CurrentUser } from "./types";
+import { ROUTES } from "../routes";
 
 export interface Identity {
   id: string;
@@ -20,7 +22,7 @@ export const authProvider: AuthProvider = {
   async login(params: { email?: string; username?: string; password?: string; redirectTo?: string }) {
     try {
       await login(params.email ?? params.username ?? "", params.password ?? "");
-      return { success: true, redirectTo: params.redirectTo ?? "/" };
+      return { success: true, redirectTo: params.redirectTo ?? ROUTES.home };
     } catch (e) {
       return { success: false, error: { name: "Login failed", message: message(e) } };
     }
@@ -41,17 +43,17 @@ export const authProvider: AuthProvider = {
       // Otherwise already ended, or the server is unreachable: forget it locally all the same.
     }
     forgetSession();
-    return { success: true, redirectTo: "/login" };
+    return { success: true, redirectTo: ROUTES.login };
   },
 
   async check() {
     try {
       const me = await currentSession(true);
-      return me.authenticated ? { authenticated: true } : { authenticated: false, redirectTo: "/login" };
+      return me.authenticated ? { authenticated: true } : { authenticated: false, redirectTo: ROUTES.login };
     } catch (e) {
       return {
         authenticated: false,
-        redirectTo: "/login",
+        redirectTo: ROUTES.login,
         error: e instanceof ApiError ? e : new Error(message(e)),
       };
     }

@@ -1,4 +1,5 @@
-// frameworkMDataProvider: Refine's DataProvider (v5) onto the REST API of SPEC §6.
+// frameworkMDataProvider: Refine's DataProvider (v5) onto the REST API (docs/reference/desk.md,
+// "Data provider").
 // resource = DocType name; ids are documents' `id`s (the API also takes names).
 import type { BaseRecord, DataProvider, MetaQuery, Pagination } from "@refinedev/core";
 import { ApiError, apiFetch } from "./http";

@@ -1,4 +1,4 @@
-// Refine CrudFilters / CrudSorting → the list parameters of SPEC §6.
+// Refine CrudFilters / CrudSorting → the API's list parameters (docs/reference/desk.md, "Filters").
 //
 // `like` on the server (core/src/repository.cpp) is `LOWER(col) LIKE LOWER(?)` with no ESCAPE
 // clause, so a `%` or `_` typed by the user cannot be escaped: it stays a wildcard (a slightly

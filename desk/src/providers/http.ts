@@ -1,8 +1,8 @@
 // The one HTTP client of the Desk: JSON in and out, cookie auth (HttpOnly `m_token`, same
-// origin), SPEC §6 errors as ApiError, silent token refresh (with the HttpOnly `m_refresh`
-// cookie: no token is ever in reach of JavaScript), waiting for a re-login when the session
-// ended, and riding out a server that is down.
-import type { ErrorKind, MeReply } from "./types";
+// origin), the API's errors as ApiError (docs/reference/desk.md, "Data provider"), silent token
+// refresh (with the HttpOnly `m_refresh` cookie: no token is ever in reach of JavaScript), waiting
+// for a re-login when the session ended, and riding out a server that is down.
+import type { MeReply } from "./types";
 import {
   hadSession,
   hasSessionMarker,
@@ -14,33 +14,9 @@ import {
   waitForRelogin,
   waitForServerUp,
 } from "./session";
-import { parseValidationDetails, type RowErrors } from "./errors";
+import { ApiError, isSpecError, readBody, toApiError } from "./apiReply";
 
-/**
- * An error answered by the API (or statusCode 0 when the server could not be reached).
- * Satisfies Refine's HttpError: `statusCode`, `message`, `errors`.
- */
-export class ApiError extends Error {
-  statusCode: number;
-  /** SPEC §6 kind: ValidationError, PermissionDenied, NotFound, Conflict, ... */
-  error: ErrorKind | string;
-  details: unknown;
-  /** field path ("customer", "items.0.qty") → messages, parsed from details */
-  errors: Record<string, string[]>;
-  /** child row errors by table field → 0-based row → child field → messages */
-  rowErrors?: RowErrors;
-
-  constructor(statusCode: number, error: ErrorKind | string, message: string, details: unknown = null) {
-    super(message);
-    this.name = "ApiError";
-    this.statusCode = statusCode;
-    this.error = error;
-    this.details = details;
-    const parsed = parseValidationDetails(message, details);
-    this.errors = parsed.errors;
-    if (Object.keys(parsed.rowErrors).length) this.rowErrors = parsed.rowErrors;
-  }
-}
+export { ApiError } from "./apiReply";
 
 export interface HttpConfig {
   /** prefix for every path (tests against a server on another origin); "" in the browser */
@@ -68,17 +44,6 @@ export function apiUrl(path: string): string {
 }
 
 const DOWN_STATUSES = new Set([502, 503, 504]);
-const KIND_BY_STATUS: Record<number, ErrorKind> = {
-  400: "ValidationError",
-  401: "PermissionDenied",
-  403: "PermissionDenied",
-  404: "NotFound",
-  409: "Conflict",
-  413: "ValidationError",
-  429: "TooManyRequests",
-  503: "ServiceUnavailable",
-  504: "ServiceUnavailable",
-};
 
 export const SERVER_DOWN_MESSAGE =
   "Cannot reach the server. Your changes are kept: save again when it is back.";
@@ -179,37 +144,6 @@ function sleep(ms: number, signal?: AbortSignal | null): Promise<void> {
 
 function isAuthPath(path: string): boolean {
   return path.includes("/api/v1/auth/");
-}
-
-async function readBody(res: Response): Promise<unknown> {
-  if (res.status === 204 || res.status === 205) return undefined;
-  const text = await res.text();
-  if (!text) return undefined;
-  const type = res.headers.get("Content-Type") ?? "";
-  if (type.includes("json") || /^[[{]/.test(text.trim())) {
-    try {
-      return JSON.parse(text);
-    } catch {
-      return text;
-    }
-  }
-  return text;
-}
-
-function isSpecError(body: unknown): body is { error: string; message: string; details?: unknown } {
-  return (
-    typeof body === "object" &&
-    body !== null &&
-    typeof (body as { error?: unknown }).error === "string" &&
-    typeof (body as { message?: unknown }).message === "string"
-  );
-}
-
-function toApiError(status: number, body: unknown, statusText: string): ApiError {
-  if (isSpecError(body)) return new ApiError(status, body.error, body.message, body.details ?? null);
-  const kind = KIND_BY_STATUS[status] ?? "InternalError";
-  const text = typeof body === "string" && body.length < 300 ? body : "";
-  return new ApiError(status, kind, text || statusText || `HTTP ${status}`);
 }
 
 function withJson(init: RequestInit | undefined): RequestInit {

@@ -1,4 +1,5 @@
-// Refine LiveProvider on ONE shared EventSource to /api/v1/stream (SPEC §8).
+// Refine LiveProvider on ONE shared EventSource to /api/v1/stream (docs/reference/desk.md,
+// "Live updates").
 // Server format (server/src/app.cpp): "retry: 2000", then frames
 //   id: <n>\nevent: doc.created|doc.updated|doc.deleted|doc.submitted|doc.cancelled\n
 //   data: {"doctype","id","name","docstatus","modified","user"}

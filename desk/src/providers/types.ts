@@ -95,7 +95,7 @@ export interface CurrentUser {
 /** GET /api/v1/auth/me reply: a CurrentUser or {authenticated: false}. */
 export type MeReply = CurrentUser | { authenticated: false };
 
-/** SPEC §6 error kinds (the `error` member of an error body). */
+/** The API's error kinds (the `error` member of an error body): docs/reference/desk.md, "Data provider". */
 export type ErrorKind =
   | "ValidationError"
   | "PermissionDenied"

@@ -162,8 +162,8 @@ export class PluginRegistry {
         merged.resources = [...(merged.resources ?? []), ...e.resources];
         continue;
       }
-      const { onInit: _skip, ...rest } = e.plugin;
-      const copy: FrameworkMPlugin = { ...rest, menus: e.menus, routes: e.routes, resources: e.resources };
+      const copy: FrameworkMPlugin = { ...e.plugin, menus: e.menus, routes: e.routes, resources: e.resources };
+      delete copy.onInit; // a ready plugin has been initialised: the copies do not carry onInit
       if (id !== undefined) byApp.set(id, copy);
       out.push(copy);
     }

@@ -1,5 +1,6 @@
 import { Link } from "react-router";
 import { Result, Button } from "antd";
+import { ROUTES } from "../routes";
 
 export default function NotFound() {
   return (
@@ -8,7 +9,7 @@ export default function NotFound() {
       title="Not found"
       subTitle="There is no page at this address."
       extra={
-        <Link to="/">
+        <Link to={ROUTES.home}>
           <Button type="primary">Home</Button>
         </Link>
       }

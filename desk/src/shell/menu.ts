@@ -1,6 +1,7 @@
 // The sidebar's model: DocTypes shown in the Desk and plugin menus, grouped by ui_meta.group.
 import type { DocTypeSummary } from "../providers";
 import type { PluginMenuItem } from "@framework-m/sdk";
+import { listPath } from "../routes";
 
 export const UNGROUPED = "Other";
 
@@ -34,10 +35,6 @@ export interface NavGroup {
   items: NavItem[];
 }
 
-export function docTypePath(name: string): string {
-  return `/app/${encodeURIComponent(name)}`;
-}
-
 /** DocTypes that belong in the sidebar and on the home page. */
 export function deskDocTypes(all: DocTypeSummary[] | undefined): DocTypeSummary[] {
   return (all ?? []).filter((d) => d.show_in_desk && !d.is_child_table && d.permissions?.read !== false);
@@ -54,7 +51,7 @@ export function buildNav(doctypes: DocTypeSummary[], menus: PluginMenuItem[]): N
     add(d.ui_meta?.group, {
       key: `dt:${d.name}`,
       label: d.label || d.name,
-      path: docTypePath(d.name),
+      path: listPath(d.name),
       icon: d.ui_meta?.icon,
       kind: "doctype",
       testId: `nav-${d.name}`,

@@ -127,6 +127,56 @@ function ValueControl(props: Omit<ValueProps, "testId">) {
   return <SingleValue {...props} testId="filter-value" />;
 }
 
+/** One filter: its field, its operator and its value(s). */
+function FilterRowEditor({
+  fields,
+  byName,
+  row: r,
+  onChange,
+  onRemove,
+}: {
+  fields: FieldMeta[];
+  byName: Map<string, FieldMeta>;
+  row: FilterRow;
+  onChange: (patch: Partial<FilterRow>) => void;
+  onRemove: () => void;
+}) {
+  const field = byName.get(r.field);
+  const ops = field ? operatorsFor(field.type) : [];
+  return (
+    <Space data-testid="filter-row" wrap>
+      <Select
+        data-testid="filter-field"
+        style={{ width: 200 }}
+        showSearch
+        optionFilterProp="label"
+        value={r.field}
+        options={fields.map((f) => ({ value: f.name, label: f.label || f.name }))}
+        onChange={(name: string) => {
+          const nf = byName.get(name);
+          const nops = nf ? operatorsFor(nf.type) : [];
+          // a value typed for another field type would be meaningless here
+          onChange({ field: name, op: nops.includes(r.op) ? r.op : nops[0]!, value: undefined });
+        }}
+      />
+      <Select
+        data-testid="filter-operator"
+        style={{ width: 140 }}
+        value={r.op}
+        options={ops.map((o) => ({ value: o, label: OP_LABELS[o] }))}
+        onChange={(op: FilterOp) =>
+          onChange({
+            op,
+            value: op === "between" || op === "in" || r.op === "between" || r.op === "in" ? undefined : r.value,
+          })
+        }
+      />
+      {field && <ValueControl field={field} op={r.op} value={r.value} onChange={(value) => onChange({ value })} />}
+      <Button data-testid="filter-remove" aria-label="Remove filter" icon={<CloseOutlined />} onClick={onRemove} />
+    </Space>
+  );
+}
+
 export function FilterBar({
   fields,
   applied,
@@ -157,47 +207,16 @@ export function FilterBar({
       style={{ marginBottom: 16 }}
     >
       <Space direction="vertical" style={{ width: "100%" }}>
-        {rows.map((r, i) => {
-          const field = byName.get(r.field);
-          const ops = field ? operatorsFor(field.type) : [];
-          return (
-            <Space key={i} data-testid="filter-row" wrap>
-              <Select
-                data-testid="filter-field"
-                style={{ width: 200 }}
-                showSearch
-                optionFilterProp="label"
-                value={r.field}
-                options={fields.map((f) => ({ value: f.name, label: f.label || f.name }))}
-                onChange={(name: string) => {
-                  const nf = byName.get(name);
-                  const nops = nf ? operatorsFor(nf.type) : [];
-                  // a value typed for another field type would be meaningless here
-                  update(i, { field: name, op: nops.includes(r.op) ? r.op : nops[0]!, value: undefined });
-                }}
-              />
-              <Select
-                data-testid="filter-operator"
-                style={{ width: 140 }}
-                value={r.op}
-                options={ops.map((o) => ({ value: o, label: OP_LABELS[o] }))}
-                onChange={(op: FilterOp) =>
-                  update(i, {
-                    op,
-                    value: op === "between" || op === "in" || r.op === "between" || r.op === "in" ? undefined : r.value,
-                  })
-                }
-              />
-              {field && <ValueControl field={field} op={r.op} value={r.value} onChange={(value) => update(i, { value })} />}
-              <Button
-                data-testid="filter-remove"
-                aria-label="Remove filter"
-                icon={<CloseOutlined />}
-                onClick={() => setRows((rs) => rs.filter((_, j) => j !== i))}
-              />
-            </Space>
-          );
-        })}
+        {rows.map((r, i) => (
+          <FilterRowEditor
+            key={i}
+            fields={fields}
+            byName={byName}
+            row={r}
+            onChange={(patch) => update(i, patch)}
+            onRemove={() => setRows((rs) => rs.filter((_, j) => j !== i))}
+          />
+        ))}
         <Space>
           <Button data-testid="filter-add" icon={<PlusOutlined />} onClick={addRow} disabled={fields.length === 0}>
             Add filter

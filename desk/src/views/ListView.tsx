@@ -2,7 +2,7 @@
 // live refresh through Refine's live mode.
 import { useMemo } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router";
-import { useInvalidate, useList, type BaseRecord } from "@refinedev/core";
+import { useInvalidate, useList, type BaseRecord, type CrudSort } from "@refinedev/core";
 import { keepPreviousData } from "@tanstack/react-query";
 import { Alert, Button, Space, Table, Tag, Typography } from "antd";
 import type { TableColumnsType, TablePaginationConfig } from "antd";
@@ -11,9 +11,10 @@ import { PlusOutlined, ReloadOutlined } from "@ant-design/icons";
 import { primedListResult, useDoctypeMeta, type DocTypeMeta, type FieldMeta } from "../providers";
 import { PageSpinner } from "../shell/DeskLayout";
 import { FilterBar, filterableFields } from "./FilterBar";
-import { formatFilters, formatSort, parseFilters, parseSort, toCrudFilters, type FilterRow } from "./filters";
+import { formatFilters, formatSort, parseFilters, type FilterRow } from "./filters";
 import { formatValue } from "./format";
-import { DEFAULT_PAGE_SIZE, PAGE_SIZES, listFetchFields, listFields, pageOf, pageSizeOf } from "./listParams";
+import { DEFAULT_PAGE_SIZE, PAGE_SIZES, listFields, listRequestOf } from "./listParams";
+import { docPath, newDocPath } from "../routes";
 
 const STANDARD_FILTERS = ["name", "owner", "creation", "modified", "modified_by"];
 
@@ -34,10 +35,7 @@ function Cell({ field, value }: { field: FieldMeta; value: unknown }) {
   if (field.type === "select") return <Tag>{String(value)}</Tag>;
   if (field.type === "link" && typeof field.options === "string")
     return (
-      <Link
-        to={`/app/${encodeURIComponent(field.options)}/${encodeURIComponent(String(value))}`}
-        onClick={(e) => e.stopPropagation()}
-      >
+      <Link to={docPath(field.options, String(value))} onClick={(e) => e.stopPropagation()}>
         {String(value)}
       </Link>
     );
@@ -49,24 +47,74 @@ function Cell({ field, value }: { field: FieldMeta; value: unknown }) {
   );
 }
 
+/** The table's columns: the name (a link to the document), then the list view's fields. */
+function listColumns(
+  doctype: string,
+  meta: DocTypeMeta,
+  columnsMeta: FieldMeta[],
+  sorters: CrudSort[],
+): TableColumnsType<BaseRecord> {
+  const nameField = meta.standard_fields.find((f) => f.name === "name");
+  const sortOrderOf = (field: string) => {
+    const s = sorters.find((x) => x.field === field);
+    return s ? (s.order === "asc" ? ("ascend" as const) : ("descend" as const)) : null;
+  };
+  return [
+    {
+      key: "name",
+      dataIndex: "name",
+      title: nameField?.label ?? "Name",
+      sorter: true,
+      sortOrder: sortOrderOf("name"),
+      render: (v: unknown, r) => (
+        <Link to={docPath(doctype, String(r.id))}>{String(v ?? r.id)}</Link>
+      ),
+    },
+    ...columnsMeta.map((f) => ({
+      key: f.name,
+      dataIndex: f.name,
+      title: f.label || f.name,
+      sorter: f.type !== "table" && f.type !== "json",
+      sortOrder: sortOrderOf(f.name),
+      align: (f.type === "int" || f.type === "float" || f.type === "decimal" ? "right" : f.type === "check" ? "center" : undefined) as
+        | "right"
+        | "center"
+        | undefined,
+      render: (v: unknown) => <Cell field={f} value={v} />,
+    })),
+  ];
+}
+
+/** The URL query after a table change: its sort, and its page and page size (a new sort or size: page 1). */
+function tableChangeQuery(
+  pg: TablePaginationConfig,
+  sorter: SorterResult<BaseRecord> | SorterResult<BaseRecord>[],
+  sortParam: string | null,
+  pageSize: number,
+): Record<string, string | null> {
+  const s = Array.isArray(sorter) ? sorter[0] : sorter;
+  const field = s?.order ? String(s.columnKey ?? s.field ?? "") : "";
+  const sort = field ? formatSort([{ field, order: s!.order === "ascend" ? "asc" : "desc" }]) : "";
+  const sortChanged = sort !== (sortParam ?? "");
+  const size = pg.pageSize ?? pageSize;
+  return {
+    sort: sort || null,
+    page: sortChanged || size !== pageSize ? null : pg.current && pg.current > 1 ? String(pg.current) : null,
+    pageSize: size !== DEFAULT_PAGE_SIZE ? String(size) : null,
+  };
+}
+
 function ListBody({ doctype, meta }: { doctype: string; meta: DocTypeMeta }) {
   const navigate = useNavigate();
   const [params, setParams] = useSearchParams();
-  const page = pageOf(params);
-  const pageSize = pageSizeOf(params);
+  // The same request as the boot prefetch's for this URL (src/prefetch.ts), so its page is used.
+  const request = useMemo(() => listRequestOf(meta, params), [meta, params]);
+  const { currentPage: page, pageSize } = request.pagination;
+  const sorters = request.sorters;
   const sortParam = params.get("sort");
   const filtersParam = params.get("filters");
-  const sorters = useMemo(() => parseSort(sortParam), [sortParam]);
   const filterRows = useMemo(() => parseFilters(filtersParam), [filtersParam]);
   const columnsMeta = useMemo(() => listFields(meta), [meta]);
-  const nameField = meta.standard_fields.find((f) => f.name === "name");
-
-  const request = {
-    pagination: { currentPage: page, pageSize, mode: "server" as const },
-    sorters,
-    filters: toCrudFilters(filterRows),
-    meta: { fields: listFetchFields(columnsMeta) },
-  };
   const { result, query } = useList<BaseRecord>({
     resource: doctype,
     ...request,
@@ -87,52 +135,12 @@ function ListBody({ doctype, meta }: { doctype: string; meta: DocTypeMeta }) {
     setParams(next);
   };
 
-  const sortOrderOf = (field: string) => {
-    const s = sorters.find((x) => x.field === field);
-    return s ? (s.order === "asc" ? ("ascend" as const) : ("descend" as const)) : null;
-  };
-
-  const columns: TableColumnsType<BaseRecord> = [
-    {
-      key: "name",
-      dataIndex: "name",
-      title: nameField?.label ?? "Name",
-      sorter: true,
-      sortOrder: sortOrderOf("name"),
-      render: (v: unknown, r) => (
-        <Link to={`/app/${encodeURIComponent(doctype)}/${encodeURIComponent(String(r.id))}`}>{String(v ?? r.id)}</Link>
-      ),
-    },
-    ...columnsMeta.map((f) => ({
-      key: f.name,
-      dataIndex: f.name,
-      title: f.label || f.name,
-      sorter: f.type !== "table" && f.type !== "json",
-      sortOrder: sortOrderOf(f.name),
-      align: (f.type === "int" || f.type === "float" || f.type === "decimal" ? "right" : f.type === "check" ? "center" : undefined) as
-        | "right"
-        | "center"
-        | undefined,
-      render: (v: unknown) => <Cell field={f} value={v} />,
-    })),
-  ];
-
+  const columns = listColumns(doctype, meta, columnsMeta, sorters);
   const onChange = (
     pg: TablePaginationConfig,
     _filters: unknown,
     sorter: SorterResult<BaseRecord> | SorterResult<BaseRecord>[],
-  ) => {
-    const s = Array.isArray(sorter) ? sorter[0] : sorter;
-    const field = s?.order ? String(s.columnKey ?? s.field ?? "") : "";
-    const sort = field ? formatSort([{ field, order: s!.order === "ascend" ? "asc" : "desc" }]) : "";
-    const sortChanged = sort !== (sortParam ?? "");
-    const size = pg.pageSize ?? pageSize;
-    setQuery({
-      sort: sort || null,
-      page: sortChanged || size !== pageSize ? null : pg.current && pg.current > 1 ? String(pg.current) : null,
-      pageSize: size !== DEFAULT_PAGE_SIZE ? String(size) : null,
-    });
-  };
+  ) => setQuery(tableChangeQuery(pg, sorter, sortParam, pageSize));
 
   const applyFilters = (rows: FilterRow[]) => {
     const f = formatFilters(rows);
@@ -157,7 +165,7 @@ function ListBody({ doctype, meta }: { doctype: string; meta: DocTypeMeta }) {
         loading={query.isLoading}
         onChange={onChange}
         onRow={(r) => ({
-          onClick: () => navigate(`/app/${encodeURIComponent(doctype)}/${encodeURIComponent(String(r.id))}`),
+          onClick: () => navigate(docPath(doctype, String(r.id))),
           style: { cursor: "pointer" },
         })}
         pagination={{
@@ -197,7 +205,7 @@ export default function ListView({ doctype }: { doctype: string }) {
               data-testid="list-new"
               type="primary"
               icon={<PlusOutlined />}
-              onClick={() => navigate(`/app/${encodeURIComponent(doctype)}/new`)}
+              onClick={() => navigate(newDocPath(doctype))}
             >
               New {meta?.label ?? doctype}
             </Button>

@@ -1,10 +1,14 @@
 // The list view's filters: which operators fit which field type, how a filter row is kept in the
-// URL, and how it becomes a Refine CrudFilter (the data provider maps those to SPEC §6 operators).
+// URL, and how it becomes a Refine CrudFilter (the data provider maps those to the API's operators:
+// docs/reference/desk.md, "Filters").
 import type { CrudFilter, CrudOperators, CrudSort } from "@refinedev/core";
 import type { FieldType } from "../providers";
 import type { ServerOperator } from "../providers/filters";
 
-/** Operators in the server's vocabulary (SPEC §6) that the filter bar offers (not_in is not). */
+/**
+ * Operators in the server's vocabulary (docs/reference/desk.md, "Filters") that the filter bar
+ * offers (not_in is not).
+ */
 export type FilterOp = Exclude<ServerOperator, "not_in">;
 
 export const OP_LABELS: Record<FilterOp, string> = {

@@ -9,7 +9,6 @@
 
 #include <catch2/catch.hpp>
 
-#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -42,81 +41,16 @@ TEST_CASE("redis cache keeps the Cache contract") {
     m::test::check_cache_contract([&] { return started_cache(server->url()); });
 }
 
-TEST_CASE("redis cache gets sets and expires values") {
+TEST_CASE("redis cache keeps its keys under the prefix with the ttl asked for") {
     auto server = m::test::redis_or_skip();
     if (!server) return;
     auto cache = started_cache(server->url());
-    CHECK(cache->kind() == "redis");
     CHECK(cache->service_name() == "cache (Redis)");
     cache->check();
-
-    CHECK_FALSE(cache->get("missing"));
-    cache->set("forever", "1", seconds(0));
-    cache->set("short", "2", seconds(1));
-    const std::string binary("x\0y\r\n", 5);
-    cache->set("binary", binary, seconds(0));
-    CHECK(cache->get("forever") == "1");
-    CHECK(cache->get("short") == "2");
-    CHECK(cache->get("binary") == binary);
     cache->set("forever", "one", seconds(0));
-    CHECK(cache->get("forever") == "one");
-
-    sleep_ms(1100);
-    CHECK_FALSE(cache->get("short"));
-    CHECK(cache->get("forever") == "one");
-
-    // Keys carry the prefix in Redis.
     RedisClient raw(server->url());
     CHECK(raw.command({"GET", "m:forever"}).str == "one");
     CHECK(raw.command({"TTL", "m:forever"}).integer == -1);
-
-    cache->erase("forever");
-    CHECK_FALSE(cache->get("forever"));
-    cache->erase("never-there");
-    cache->stop();
-}
-
-TEST_CASE("redis cache add is a lock") {
-    auto server = m::test::redis_or_skip();
-    if (!server) return;
-    auto cache = started_cache(server->url());
-
-    CHECK(cache->add("lock", "a", seconds(0)));
-    CHECK_FALSE(cache->add("lock", "b", seconds(0)));
-    CHECK(cache->get("lock") == "a");
-    cache->erase("lock");
-    CHECK(cache->add("lock", "c", seconds(0)));
-
-    // A lease with a lifetime can be taken again once it expired.
-    CHECK(cache->add("lease", "w1", seconds(1)));
-    CHECK_FALSE(cache->add("lease", "w2", seconds(1)));
-    sleep_ms(1100);
-    CHECK(cache->add("lease", "w2", seconds(1)));
-    CHECK(cache->get("lease") == "w2");
-}
-
-TEST_CASE("redis cache add has exactly one winner among racing threads") {
-    auto server = m::test::redis_or_skip();
-    if (!server) return;
-    // Two cache objects stand for two processes; four threads use each.
-    auto first = started_cache(server->url());
-    auto second = started_cache(server->url());
-    for (int round = 0; round < 20; ++round) {
-        const std::string key = "race-" + std::to_string(round);
-        std::atomic<int> winners{0};
-        std::atomic<bool> go{false};
-        std::vector<std::thread> threads;
-        for (int t = 0; t < 8; ++t) {
-            threads.emplace_back([&, t] {
-                while (!go) std::this_thread::yield();
-                auto& cache = t % 2 == 0 ? *first : *second;
-                if (cache.add(key, std::to_string(t), seconds(30))) ++winners;
-            });
-        }
-        go = true;
-        for (auto& t : threads) t.join();
-        CHECK(winners == 1);
-    }
 }
 
 TEST_CASE("redis cache increment counts in a fixed window") {

@@ -101,6 +101,41 @@ std::string snake_case(std::string_view name) {
     return out;
 }
 
+NamingRule NamingRule::parse(const std::string& text) {
+    using K = NamingRule::Kind;
+    if (text == "uuid") return {K::uuid, {}};
+    if (text == "autoincrement") return {K::autoincrement, {}};
+    if (text == "prompt") return {K::prompt, {}};
+    if (text.rfind("field:", 0) == 0) return {K::field, text.substr(6)};
+    if (text.rfind("series:", 0) == 0) {
+        if (text.find('#') == std::string::npos) {
+            throw Error(ErrorKind::validation,
+                        fmt::format("naming_rule '{}' needs a counter ('.#####')", text));
+        }
+        return {K::series, text.substr(7)};
+    }
+    throw Error(ErrorKind::validation,
+                fmt::format("unknown naming_rule '{}' (use uuid, autoincrement, prompt, "
+                            "field:<field> or series:<PREFIX>.#####)",
+                            text));
+}
+
+std::string NamingRule::text() const {
+    switch (kind) {
+    case Kind::uuid:
+        return "uuid";
+    case Kind::autoincrement:
+        return "autoincrement";
+    case Kind::prompt:
+        return "prompt";
+    case Kind::field:
+        return "field:" + argument;
+    case Kind::series:
+        return "series:" + argument;
+    }
+    return "uuid";
+}
+
 std::string DocType::table_name() const {
     return snake_case(name);
 }

@@ -330,7 +330,7 @@ DocType parse_doctype(const json& j, const std::string& source, const std::strin
     }
     dt.label = c.get_string(j, "label", dt.name, "");
     dt.module = c.get_string(j, "module", app, "");
-    dt.naming_rule = c.get_string(j, "naming_rule", "uuid", "");
+    const std::string naming_rule = c.get_string(j, "naming_rule", "uuid", "");
     dt.is_submittable = c.get_bool(j, "is_submittable", false, "");
     dt.is_child_table = c.get_bool(j, "is_child_table", false, "");
     dt.is_single = c.get_bool(j, "is_single", false, "");
@@ -370,26 +370,22 @@ DocType parse_doctype(const json& j, const std::string& source, const std::strin
     dt.finalize();
 
     // Naming rule.
-    const std::string& rule = dt.naming_rule;
-    if (rule.rfind("field:", 0) == 0) {
-        std::string target = rule.substr(6);
+    try {
+        dt.naming = NamingRule::parse(naming_rule);
+    } catch (const Error& e) {
+        c.fail(e.what());
+    }
+    if (dt.naming.kind == NamingRule::Kind::field) {
+        const std::string& target = dt.naming.argument;
         const Field* f = dt.find(target);
         if (!f || f->standard) {
-            c.fail(fmt::format("naming_rule '{}' names unknown field '{}'", rule, target));
+            c.fail(fmt::format("naming_rule '{}' names unknown field '{}'", naming_rule, target));
         }
         if (f->type == FieldType::table || f->type == FieldType::json ||
             f->type == FieldType::password || f->type == FieldType::text) {
-            c.fail(fmt::format("naming_rule '{}': field '{}' of type '{}' cannot be a name", rule,
-                               target, to_string(f->type)));
+            c.fail(fmt::format("naming_rule '{}': field '{}' of type '{}' cannot be a name",
+                               naming_rule, target, to_string(f->type)));
         }
-    } else if (rule.rfind("series:", 0) == 0) {
-        if (rule.find('#') == std::string::npos) {
-            c.fail(fmt::format("naming_rule '{}' needs a counter ('.#####')", rule));
-        }
-    } else if (rule != "uuid" && rule != "autoincrement" && rule != "prompt") {
-        c.fail(fmt::format("unknown naming_rule '{}' (use uuid, autoincrement, prompt, "
-                           "field:<field> or series:<PREFIX>.#####)",
-                           rule));
     }
 
     check_field_ref(dt, c, "title_field", dt.title_field);

@@ -1,146 +1,30 @@
+// The document service: the one writer of documents (docs/reference/doctypes.md, "Lifecycle").
+// The operations are here; building and checking values is document_checks.cpp, names
+// document_naming.cpp, versions document_versions.cpp, the client write rules document_access.cpp.
 #include "m/core/document_service.hpp"
+
+#include "document_internal.hpp"
 
 #include "m/core/accounts.hpp"
 #include "m/core/core_app.hpp"
+#include "m/core/error.hpp"
+#include "m/core/field_errors.hpp"
 #include "m/core/jobs.hpp"
 #include "m/core/outbox.hpp"
 
-#include "m/core/error.hpp"
-
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include <algorithm>
-#include <cctype>
-#include <cmath>
 #include <cstdio>
-#include <ctime>
-#include <map>
-#include <mutex>
-#include <regex>
-#include <set>
 
 namespace m::core {
 
-namespace {
+using detail::in_field_order;
+using detail::is_empty_value;
+using detail::run_hook;
 
-/// 8-4-4-4-12 hexadecimal digits, as new_uuid() makes them.
-bool is_uuid(const std::string& s) {
-    if (s.size() != 36) return false;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash ? s[i] != '-' : !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
-    }
-    return true;
-}
+namespace detail {
 
-/// A field pattern, compiled once per process (patterns come from metadata, so the set is small;
-/// the loader has checked that each one compiles).
-const std::regex& compiled_pattern(const std::string& pattern) {
-    static std::mutex mutex;
-    static std::map<std::string, std::unique_ptr<const std::regex>> cache;
-    std::lock_guard lock(mutex);
-    auto& slot = cache[pattern];
-    if (!slot) slot = std::make_unique<const std::regex>(pattern, std::regex::ECMAScript);
-    return *slot;
-}
-
-bool is_empty_value(const Json& v) {
-    return v.is_null() || (v.is_string() && v.get_ref<const std::string&>().empty()) ||
-           (v.is_array() && v.empty());
-}
-
-std::size_t utf8_length(const std::string& s) {
-    std::size_t n = 0;
-    for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-    return n;
-}
-
-/// Declarative checks on one coerced value; appends messages to `errors`.
-void check_constraints(const Field& f, const Json& v, std::vector<std::string>& errors,
-                       const std::string& prefix) {
-    if (v.is_null()) return;
-    if (v.is_string()) {
-        const auto& s = v.get_ref<const std::string&>();
-        std::size_t len = utf8_length(s);
-        std::size_t max = f.max_length ? static_cast<std::size_t>(*f.max_length)
-                          : (f.type == FieldType::data || f.type == FieldType::select ||
-                             f.type == FieldType::link)
-                              ? 140
-                              : 0;
-        if (max && len > max) {
-            errors.push_back(
-                fmt::format("{}field '{}': longer than {} characters", prefix, f.name, max));
-        }
-        if (f.min_length && len < static_cast<std::size_t>(*f.min_length) && !s.empty()) {
-            errors.push_back(fmt::format("{}field '{}': shorter than {} characters", prefix, f.name,
-                                         *f.min_length));
-        }
-        if (!f.pattern.empty() && !s.empty() &&
-            !std::regex_search(s, compiled_pattern(f.pattern))) {
-            errors.push_back(fmt::format("{}field '{}': '{}' does not match the pattern {}", prefix,
-                                         f.name, s, f.pattern));
-        }
-    }
-    if (v.is_number()) {
-        double d = v.get<double>();
-        if (f.min && d < *f.min) {
-            errors.push_back(fmt::format("{}field '{}': {} is less than the minimum {}", prefix,
-                                         f.name, v.dump(), *f.min));
-        }
-        if (f.max && d > *f.max) {
-            errors.push_back(fmt::format("{}field '{}': {} is more than the maximum {}", prefix,
-                                         f.name, v.dump(), *f.max));
-        }
-        if (f.type == FieldType::decimal && std::fabs(d) >= 1e12) {
-            errors.push_back(fmt::format("{}field '{}': {} is too large (at most 12 digits before "
-                                         "the point)",
-                                         prefix, f.name, v.dump()));
-        }
-    }
-}
-
-std::string expand_series(const std::string& pattern, int& digits) {
-    // "INV-.YYYY.-.#####" -> "INV-2026-" with 5 counter digits.
-    std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    std::string out;
-    std::string token;
-    digits = 0;
-    std::size_t i = 0;
-    std::vector<std::string> parts;
-    std::string cur;
-    for (char c : pattern) {
-        if (c == '.') {
-            parts.push_back(cur);
-            cur.clear();
-        } else {
-            cur += c;
-        }
-    }
-    parts.push_back(cur);
-    for (const auto& p : parts) {
-        ++i;
-        if (p == "YYYY")
-            out += fmt::format("{:04}", tm.tm_year + 1900);
-        else if (p == "YY")
-            out += fmt::format("{:02}", (tm.tm_year + 1900) % 100);
-        else if (p == "MM")
-            out += fmt::format("{:02}", tm.tm_mon + 1);
-        else if (p == "DD")
-            out += fmt::format("{:02}", tm.tm_mday);
-        else if (!p.empty() && std::all_of(p.begin(), p.end(), [](char c) { return c == '#'; })) {
-            digits = static_cast<int>(p.size());
-            out += "\x01"; // where the counter goes
-        } else
-            out += p;
-    }
-    return out;
-}
-
-/// The document with keys in metadata order: standard fields, then fields as declared (child
-/// rows likewise), so every command prints documents the same way.
 Json in_field_order(const MetaRegistry& meta, const DocType& dt, const Json& doc) {
     Json out = Json::object();
     for (const auto& f : dt.columns()) {
@@ -172,286 +56,11 @@ Json in_field_order(const MetaRegistry& meta, const DocType& dt, const Json& doc
     return out;
 }
 
-/// Runs one hook; its errors name the DocType and the hook, keeping their kind.
-template <class Fn> void run_hook(const DocType& dt, const char* hook, Fn&& fn) {
-    try {
-        fn();
-    } catch (const Error& e) {
-        throw Error(e.kind(), fmt::format("DocType '{}': {}: {}", dt.name, hook, e.what()),
-                    e.details());
-    } catch (const std::exception& e) {
-        throw Error(ErrorKind::internal,
-                    fmt::format("DocType '{}': {} failed: {}", dt.name, hook, e.what()));
-    }
-}
-
-[[noreturn]] void throw_errors(const DocType& dt, const std::vector<std::string>& errors) {
-    throw Error(ErrorKind::validation,
-                fmt::format("DocType '{}': {}", dt.name, fmt::join(errors, "; ")),
-                nlohmann::json(errors));
-}
-
-} // namespace
-
-Json DocumentService::build_fields(Session& session, const DocType& dt, const Json& input,
-                                   const Json* existing, std::vector<std::string>& errors,
-                                   const std::string& prefix) const {
-    Json doc = Json::object();
-    for (const auto& f : dt.fields) {
-        bool given = input.contains(f.name);
-        Json value;
-        if (given) {
-            value = input.at(f.name);
-        } else if (existing && existing->contains(f.name)) {
-            doc[f.name] = existing->at(f.name);
-            continue;
-        } else if (!existing && !f.default_value.is_null()) {
-            value = to_ordered(f.default_value);
-        } else {
-            value = f.type == FieldType::table ? Json::array() : Json(nullptr);
-        }
-        try {
-            value = coerce_value(f, value);
-        } catch (const Error& e) {
-            errors.push_back(prefix + e.what());
-            continue;
-        }
-        if (f.type == FieldType::table) {
-            const DocType& child = m_meta.get(f.options);
-            Json rows = Json::array();
-            std::set<std::string> row_ids;
-            for (std::size_t i = 0; i < value.size(); ++i) {
-                const Json& row = value[i];
-                std::string row_prefix =
-                    fmt::format("{}field '{}' row {}: ", prefix, f.name, i + 1);
-                if (!row.is_object()) {
-                    errors.push_back(row_prefix + "must be an object");
-                    continue;
-                }
-                for (const auto& [key, _] : row.items()) {
-                    if (!child.find(key)) {
-                        errors.push_back(fmt::format("{}unknown field '{}'", row_prefix, key));
-                    }
-                }
-                Json built = build_fields(session, child, row, nullptr, errors, row_prefix);
-                if (auto id = row.find("id"); id != row.end() && !id->is_null()) {
-                    // A row keeps its id across saves; a new one may bring its own, but only a
-                    // UUID, once per document (the database would refuse a duplicate with its
-                    // own text).
-                    if (!id->is_string() || !is_uuid(id->get<std::string>())) {
-                        errors.push_back(row_prefix + "id must be a UUID");
-                    } else if (!row_ids.insert(id->get<std::string>()).second) {
-                        errors.push_back(row_prefix + "duplicate row id " + id->get<std::string>());
-                    } else {
-                        built["id"] = *id;
-                    }
-                }
-                rows.push_back(std::move(built));
-            }
-            value = std::move(rows);
-        }
-        if (f.required && is_empty_value(value)) {
-            errors.push_back(fmt::format("{}field '{}' is required", prefix, f.name));
-        }
-        check_constraints(f, value, errors, prefix);
-        if (f.type == FieldType::link && value.is_string() && !value.get<std::string>().empty() &&
-            (given || !existing)) {
-            const DocType& target = m_meta.get(f.options);
-            if (!m_repo.exists(session, target, "name", value)) {
-                errors.push_back(fmt::format("{}field '{}': {} '{}' does not exist", prefix, f.name,
-                                             target.name, value.get<std::string>()));
-            }
-        }
-        if (f.type == FieldType::password && given && value.is_string()) {
-            Json email = input.value("email", existing ? existing->value("email", Json(nullptr))
-                                                       : Json(nullptr));
-            try {
-                check_password_policy(value.get<std::string>(),
-                                      dt.name == k_user_doctype && email.is_string()
-                                          ? email.get<std::string>()
-                                          : std::string());
-                value = hash_password(value.get<std::string>());
-            } catch (const Error& e) {
-                errors.push_back(fmt::format("{}field '{}': {}", prefix, f.name, e.what()));
-            }
-        }
-        doc[f.name] = std::move(value);
-    }
-    return doc;
-}
-
-namespace {
-
-/// [[field, old, new], ...] over the columns of `dt` (standard bookkeeping fields excluded).
-Json field_changes(const DocType& dt, const Json& before, const Json& after) {
-    Json changed = Json::array();
-    for (const auto& f : dt.columns()) {
-        if (f.type == FieldType::password ||
-            (f.standard && f.name != "docstatus" && f.name != "name")) {
-            continue;
-        }
-        Json a = before.value(f.name, Json(nullptr));
-        Json b = after.value(f.name, Json(nullptr));
-        if (a != b) changed.push_back(Json::array({f.name, a, b}));
-    }
-    return changed;
-}
-
-} // namespace
-
-void DocumentService::record_version(Session& session, const DocType& dt, const Json& before,
-                                     const Json& after, const std::string& user) const {
-    if (!dt.track_changes) return;
-    Json data = Json::object();
-    data["changed"] = field_changes(dt, before, after);
-    data["added"] = Json::array();
-    data["removed"] = Json::array();
-    data["row_changed"] = Json::array();
-    for (const auto& f : dt.fields) {
-        if (f.type != FieldType::table) continue;
-        const DocType& child = m_meta.get(f.options);
-        Json old_rows = before.value(f.name, Json::array());
-        Json new_rows = after.value(f.name, Json::array());
-        // Rows are matched by id: kept rows diff field by field, others are added or removed.
-        for (const auto& row : new_rows) {
-            auto match = std::find_if(old_rows.begin(), old_rows.end(), [&](const Json& o) {
-                return o.value("id", Json()) == row.value("id", Json());
-            });
-            if (match == old_rows.end()) {
-                data["added"].push_back(Json::array({f.name, row}));
-            } else {
-                Json diff = field_changes(child, *match, row);
-                for (auto it = diff.begin(); it != diff.end();) {
-                    it = (*it)[0] == "docstatus" ? diff.erase(it) : it + 1;
-                }
-                if (!diff.empty()) {
-                    data["row_changed"].push_back(
-                        Json::array({f.name, row.value("idx", Json()), diff}));
-                }
-            }
-        }
-        for (const auto& row : old_rows) {
-            bool kept = std::any_of(new_rows.begin(), new_rows.end(), [&](const Json& n) {
-                return n.value("id", Json()) == row.value("id", Json());
-            });
-            if (!kept) data["removed"].push_back(Json::array({f.name, row}));
-        }
-    }
-    if (data["changed"].empty() && data["added"].empty() && data["removed"].empty() &&
-        data["row_changed"].empty()) {
-        return;
-    }
-    const SqlDialect& d = m_repo.dialect();
-    session.execute(fmt::format("INSERT INTO m_versions (id, ref_doctype, docname, data, owner, "
-                                "creation) VALUES ({}, {}, {}, {}, {}, {})",
-                                d.placeholder(1), d.placeholder(2), d.placeholder(3),
-                                d.placeholder(4), d.placeholder(5), d.placeholder(6)),
-                    {new_uuid(), dt.name, after.at("name").get<std::string>(), data.dump(), user,
-                     now_timestamp()});
-}
-
-std::vector<Json> DocumentService::versions(Session& session, const std::string& doctype,
-                                            const std::string& id_or_name,
-                                            const Principal& who) const {
-    const DocType& dt = m_meta.get(doctype);
-    require(dt, who, "read");
-    Json doc = load_for(session, dt, id_or_name, who);
-    const SqlDialect& d = m_repo.dialect();
-    auto rs = session.query(fmt::format("SELECT creation, owner, data FROM m_versions WHERE "
-                                        "ref_doctype = {} AND docname = {} ORDER BY creation, id",
-                                        d.placeholder(1), d.placeholder(2)),
-                            {dt.name, doc.at("name").get<std::string>()});
-    Field at;
-    at.name = "creation";
-    at.type = FieldType::datetime;
-    std::vector<Json> out;
-    for (const auto& row : rs.rows) {
-        Json v = Json::object();
-        v["creation"] = from_sql(at, row[0]);
-        v["owner"] = row[1] ? Json(*row[1]) : Json(nullptr);
-        v["data"] = Json::parse(row[2].value_or("{}"), nullptr, false);
-        out.push_back(std::move(v));
-    }
-    return out;
-}
+} // namespace detail
 
 Controller& DocumentService::controller(const DocType& dt) const {
     static Controller no_op;
     return m_controllers ? m_controllers->get(dt.name) : no_op;
-}
-
-void DocumentService::recheck(const DocType& dt, Json& doc, std::vector<std::string>& errors,
-                              const std::string& prefix) const {
-    // Hooks may change the document; what they wrote must still fit the metadata.
-    for (const auto& f : dt.fields) {
-        auto it = doc.find(f.name);
-        if (it == doc.end()) continue;
-        try {
-            *it = coerce_value(f, *it);
-        } catch (const Error& e) {
-            errors.push_back(prefix + e.what());
-            continue;
-        }
-        if (f.type == FieldType::table) {
-            const DocType& child = m_meta.get(f.options);
-            for (std::size_t i = 0; i < it->size(); ++i) {
-                recheck(child, (*it)[i], errors,
-                        fmt::format("{}field '{}' row {}: ", prefix, f.name, i + 1));
-            }
-        }
-    }
-}
-
-void DocumentService::check_unique(Session& session, const DocType& dt, const Json& doc,
-                                   const std::string& self_id) const {
-    for (const auto& f : dt.fields) {
-        if (!f.unique) continue;
-        auto it = doc.find(f.name);
-        if (it == doc.end() || is_empty_value(*it)) continue;
-        if (m_repo.exists(session, dt, f.name, *it, self_id)) {
-            // details.field lets a form put the message on the field (the Desk does).
-            throw Error(ErrorKind::conflict,
-                        fmt::format("DocType '{}': field '{}': value {} already exists", dt.name,
-                                    f.name, it->dump()),
-                        nlohmann::json{{"field", f.name}});
-        }
-    }
-}
-
-std::string DocumentService::make_name(Session& session, const DocType& dt, const Json& doc,
-                                       const Json& input) const {
-    const std::string& rule = dt.naming_rule;
-    if (rule == "uuid") return doc.at("id").get<std::string>();
-    if (rule == "prompt") {
-        if (!input.contains("name") || !input.at("name").is_string() ||
-            input.at("name").get<std::string>().empty()) {
-            throw Error(ErrorKind::validation,
-                        fmt::format("DocType '{}': field 'name' is required (naming rule: prompt)",
-                                    dt.name));
-        }
-        return input.at("name").get<std::string>();
-    }
-    if (rule == "autoincrement") {
-        return std::to_string(m_db.next_counter(session, dt.name));
-    }
-    if (rule.rfind("field:", 0) == 0) {
-        std::string field = rule.substr(6);
-        const Json& v = doc.contains(field) ? doc.at(field) : Json(nullptr);
-        if (is_empty_value(v)) {
-            throw Error(ErrorKind::validation,
-                        fmt::format("DocType '{}': field '{}' is required (it names the document)",
-                                    dt.name, field));
-        }
-        return v.is_string() ? v.get<std::string>() : v.dump();
-    }
-    // series:PREFIX.#####
-    int digits = 0;
-    std::string expanded = expand_series(rule.substr(7), digits);
-    auto hole = expanded.find('\x01');
-    std::string key = expanded.substr(0, hole);
-    long long n = m_db.next_counter(session, key);
-    std::string counter = fmt::format("{:0{}}", n, digits);
-    return expanded.substr(0, hole) + counter + expanded.substr(hole + 1);
 }
 
 void DocumentService::save_children(Session& session, const DocType& dt, Json& doc,
@@ -468,10 +77,12 @@ void DocumentService::save_children(Session& session, const DocType& dt, Json& d
                 row["id"] = new_uuid();
             } else if (m_repo.exists(session, child, "id", row.at("id"))) {
                 // This document's own rows were deleted above: the id is another document's.
-                throw Error(ErrorKind::conflict,
-                            fmt::format("DocType '{}': field '{}' row {}: row id {} belongs to "
-                                        "another document",
-                                        dt.name, f.name, idx + 1, row.at("id").get<std::string>()));
+                throw Error(
+                    ErrorKind::conflict,
+                    fmt::format("DocType '{}': field '{}' row {}: row id {} belongs to "
+                                "another document",
+                                dt.name, f.name, idx + 1, row.at("id").get<std::string>()),
+                    Json{{"reason", "duplicate_row_id"}, {"field", f.name}, {"row", idx + 1}});
             }
             row["name"] = row["id"];
             row["owner"] = doc.at("owner");
@@ -488,6 +99,58 @@ void DocumentService::save_children(Session& session, const DocType& dt, Json& d
                 if (cf.type == FieldType::password) row.erase(cf.name);
             }
         }
+    }
+}
+
+Json DocumentService::new_document(const Json& input, const Json& fields,
+                                   const std::string& user) const {
+    Json doc = Json::object();
+    std::string id = new_uuid();
+    if (input.contains("id") && input.at("id").is_string()) {
+        Field idf;
+        idf.name = "id";
+        idf.type = FieldType::uuid;
+        id = coerce_value(idf, input.at("id")).get<std::string>();
+    }
+    std::string now = now_timestamp();
+    doc["id"] = id;
+    doc["name"] = nullptr;
+    doc["owner"] = user;
+    doc["creation"] = now;
+    doc["modified"] = now;
+    doc["modified_by"] = user;
+    doc["docstatus"] = 0;
+    for (auto& [k, v] : fields.items()) doc[k] = v;
+    return doc;
+}
+
+void DocumentService::assign_name(Session& session, const DocType& dt, Json& doc,
+                                  const Json& input) const {
+    std::string name = make_name(session, dt, doc, input);
+    if (name.size() > 140) {
+        throw Error(ErrorKind::validation,
+                    fmt::format("DocType '{}': name '{}...' is longer than 140 characters", dt.name,
+                                name.substr(0, 40)));
+    }
+    doc["name"] = name;
+    if (m_repo.exists(session, dt, "name", Json(name))) {
+        // With naming by a field, the field is what the user must change.
+        Json details{{"reason", "duplicate_name"}, {"field", nullptr}};
+        if (dt.naming.kind == NamingRule::Kind::field) details["field"] = dt.naming.argument;
+        if (dt.naming.kind == NamingRule::Kind::prompt) details["field"] = "name";
+        throw Error(
+            ErrorKind::conflict,
+            fmt::format("DocType '{}': a document named '{}' already exists", dt.name, name),
+            details);
+    }
+    // A generated UUID cannot collide; only an id given by the caller needs the round trip.
+    const std::string& id = doc.at("id").get_ref<const std::string&>();
+    const bool id_given = input.contains("id") && input.at("id").is_string();
+    if (id_given && m_repo.exists(session, dt, "id", Json(id))) {
+        throw Error(
+            ErrorKind::conflict,
+            fmt::format("DocType '{}': a document with id '{}' already exists", dt.name, id),
+            Json{{"reason", "duplicate_id"}, {"field", "id"}});
     }
 }
 
@@ -508,67 +171,26 @@ Json DocumentService::insert(Session& session, const std::string& doctype, const
     }
     Json input = given;
     guard_input(session, dt, who, input);
-    std::vector<std::string> errors;
+    FieldErrors errors;
     for (const auto& [key, _] : input.items()) {
-        if (!dt.find(key)) errors.push_back(fmt::format("unknown field '{}'", key));
+        if (!dt.find(key)) {
+            errors.add({}, key, FieldErrorCode::unknown_field,
+                       fmt::format("unknown field '{}'", key));
+        }
     }
-    Json fields = build_fields(session, dt, input, nullptr, errors, "");
-    if (!errors.empty()) {
-        nlohmann::json details = errors;
-        throw Error(ErrorKind::validation,
-                    fmt::format("DocType '{}': {}", dt.name, fmt::join(errors, "; ")), details);
-    }
-    Json doc = Json::object();
-    std::string id = new_uuid();
-    const bool id_given = input.contains("id") && input.at("id").is_string();
-    if (id_given) {
-        Field idf;
-        idf.name = "id";
-        idf.type = FieldType::uuid;
-        id = coerce_value(idf, input.at("id")).get<std::string>();
-    }
-    std::string now = now_timestamp();
-    doc["id"] = id;
-    doc["name"] = nullptr;
-    doc["owner"] = user;
-    doc["creation"] = now;
-    doc["modified"] = now;
-    doc["modified_by"] = user;
-    doc["docstatus"] = 0;
-    for (auto& [k, v] : fields.items()) doc[k] = v;
+    Json fields = build_fields(session, dt, input, nullptr, errors, {});
+    errors.raise_if_any(dt.name);
+    Json doc = new_document(input, fields, user);
 
     Controller& ctl = controller(dt);
     HookContext ctx{who, session, Documents(*this, session, who), dt};
     run_hook(dt, "validate", [&] { ctl.validate(doc, ctx); });
     run_hook(dt, "before_insert", [&] { ctl.before_insert(doc, ctx); });
     run_hook(dt, "before_save", [&] { ctl.before_save(doc, ctx); });
-    recheck(dt, doc, errors, "");
-    if (!errors.empty()) throw_errors(dt, errors);
+    recheck(dt, doc, errors, {});
+    errors.raise_if_any(dt.name);
 
-    std::string name = make_name(session, dt, doc, input);
-    if (name.size() > 140) {
-        throw Error(ErrorKind::validation,
-                    fmt::format("DocType '{}': name '{}...' is longer than 140 characters", dt.name,
-                                name.substr(0, 40)));
-    }
-    doc["name"] = name;
-    if (m_repo.exists(session, dt, "name", Json(name))) {
-        // With naming by a field, the field is what the user must change.
-        Json details = nullptr;
-        if (dt.naming_rule.rfind("field:", 0) == 0) {
-            details = Json{{"field", dt.naming_rule.substr(6)}};
-        }
-        throw Error(
-            ErrorKind::conflict,
-            fmt::format("DocType '{}': a document named '{}' already exists", dt.name, name),
-            details);
-    }
-    // A generated UUID cannot collide; only an id given by the caller needs the round trip.
-    if (id_given && m_repo.exists(session, dt, "id", Json(id))) {
-        throw Error(
-            ErrorKind::conflict,
-            fmt::format("DocType '{}': a document with id '{}' already exists", dt.name, id));
-    }
+    assign_name(session, dt, doc, input);
     check_unique(session, dt, doc, {});
     Json row = doc;
     for (const auto& f : dt.fields) {
@@ -620,6 +242,73 @@ Json DocumentService::get(Session& session, const std::string& doctype,
     return in_field_order(m_meta, dt, doc);
 }
 
+void DocumentService::check_not_stale(const DocType& dt, const Json& current,
+                                      const Json& patch) const {
+    if (!patch.contains("modified") || patch.at("modified").is_null()) return;
+    Field mf;
+    mf.name = "modified";
+    mf.type = FieldType::datetime;
+    Json given = coerce_value(mf, patch.at("modified"));
+    const std::string& stored = current.at("modified").get_ref<const std::string&>();
+    if (given.get<std::string>() != stored) {
+        throw Error(ErrorKind::conflict,
+                    fmt::format("{} '{}' was modified by someone else at {} (your copy is "
+                                "from {}); reload and try again",
+                                dt.name, current.at("name").get<std::string>(), stored,
+                                given.get<std::string>()),
+                    Json{{"reason", "stale"}, {"modified", stored}});
+    }
+}
+
+Json DocumentService::changes_of(const DocType& dt, const Json& current, const Json& patch) const {
+    FieldErrors errors;
+    Json changes = Json::object();
+    const bool submitted = current.at("docstatus").get<long long>() == 1;
+    for (const auto& [key, value] : patch.items()) {
+        const Field* f = dt.find(key);
+        if (!f) {
+            errors.add({}, key, FieldErrorCode::unknown_field,
+                       fmt::format("unknown field '{}'", key));
+            continue;
+        }
+        if (f->standard) continue; // read-only keys are ignored
+        if (submitted && !f->allow_on_submit && value != current.value(key, Json(nullptr))) {
+            errors.add({}, key, FieldErrorCode::not_editable,
+                       fmt::format("field '{}' cannot change: the document is submitted", key));
+            continue;
+        }
+        // Set by the controller, not by clients (docs/reference/doctypes.md, "Lifecycle").
+        if (f->read_only) continue;
+        changes[key] = value;
+    }
+    errors.raise_if_any(dt.name);
+    return changes;
+}
+
+Json DocumentService::changed_columns(const DocType& dt, const Json& current, const Json& doc,
+                                      const Json& changes, bool& children_changed) const {
+    // Every field whose value differs from the stored one: the patch and what hooks set.
+    FieldErrors errors;
+    Json row = Json::object();
+    children_changed = false;
+    for (const auto& f : dt.fields) {
+        Json before = current.value(f.name, Json(nullptr));
+        Json after = doc.value(f.name, Json(nullptr));
+        if (before == after && !(f.type == FieldType::table && changes.contains(f.name))) continue;
+        if (current.at("docstatus").get<long long>() != 0 && !f.allow_on_submit) {
+            errors.add({}, f.name, FieldErrorCode::not_editable,
+                       fmt::format("field '{}' cannot change: the document is submitted", f.name));
+            continue;
+        }
+        if (f.type == FieldType::table)
+            children_changed = true;
+        else
+            row[f.name] = after;
+    }
+    errors.raise_if_any(dt.name);
+    return row;
+}
+
 Json DocumentService::update(Session& session, const std::string& doctype,
                              const std::string& id_or_name, const Json& given,
                              const Principal& who) const {
@@ -640,46 +329,11 @@ Json DocumentService::update(Session& session, const std::string& doctype,
                                 current.at("name").get<std::string>()));
     }
     std::string id = current.at("id").get<std::string>();
-    std::string stored_modified = current.at("modified").get<std::string>();
-    if (patch.contains("modified") && !patch.at("modified").is_null()) {
-        Field mf;
-        mf.name = "modified";
-        mf.type = FieldType::datetime;
-        Json given = coerce_value(mf, patch.at("modified"));
-        if (given.get<std::string>() != stored_modified) {
-            throw Error(ErrorKind::conflict,
-                        fmt::format("{} '{}' was modified by someone else at {} (your copy is "
-                                    "from {}); reload and try again",
-                                    dt.name, current.at("name").get<std::string>(), stored_modified,
-                                    given.get<std::string>()));
-        }
-    }
-    std::vector<std::string> errors;
-    Json changes = Json::object();
-    for (const auto& [key, value] : patch.items()) {
-        const Field* f = dt.find(key);
-        if (!f) {
-            errors.push_back(fmt::format("unknown field '{}'", key));
-            continue;
-        }
-        if (f->standard) continue; // read-only keys are ignored
-        if (current.at("docstatus").get<long long>() == 1 && !f->allow_on_submit &&
-            value != current.value(key, Json(nullptr))) {
-            errors.push_back(
-                fmt::format("field '{}' cannot change: the document is submitted", key));
-            continue;
-        }
-        // Set by the controller, not by clients (docs/reference/doctypes.md, "Lifecycle").
-        if (f->read_only) continue;
-        changes[key] = value;
-    }
-    if (!errors.empty()) {
-        throw Error(ErrorKind::validation,
-                    fmt::format("DocType '{}': {}", dt.name, fmt::join(errors, "; ")),
-                    nlohmann::json(errors));
-    }
-    Json fields = build_fields(session, dt, changes, &current, errors, "");
-    if (!errors.empty()) throw_errors(dt, errors);
+    check_not_stale(dt, current, patch);
+    Json changes = changes_of(dt, current, patch);
+    FieldErrors errors;
+    Json fields = build_fields(session, dt, changes, &current, errors, {});
+    errors.raise_if_any(dt.name);
     Json doc = current;
     for (auto& [k, v] : fields.items()) doc[k] = v;
 
@@ -687,38 +341,23 @@ Json DocumentService::update(Session& session, const std::string& doctype,
     HookContext ctx{who, session, Documents(*this, session, who), dt};
     run_hook(dt, "validate", [&] { ctl.validate(doc, ctx); });
     run_hook(dt, "before_save", [&] { ctl.before_save(doc, ctx); });
-    recheck(dt, doc, errors, "");
-    if (!errors.empty()) throw_errors(dt, errors);
+    recheck(dt, doc, errors, {});
+    errors.raise_if_any(dt.name);
 
-    // Write every field whose value differs from the stored one: the patch and what hooks set.
-    Json row = Json::object();
     bool children_changed = false;
-    for (const auto& f : dt.fields) {
-        Json before = current.value(f.name, Json(nullptr));
-        Json after = doc.value(f.name, Json(nullptr));
-        if (before == after && !(f.type == FieldType::table && changes.contains(f.name))) continue;
-        if (current.at("docstatus").get<long long>() != 0 && !f.allow_on_submit) {
-            errors.push_back(
-                fmt::format("field '{}' cannot change: the document is submitted", f.name));
-            continue;
-        }
-        if (f.type == FieldType::table)
-            children_changed = true;
-        else
-            row[f.name] = after;
-    }
-    if (!errors.empty()) throw_errors(dt, errors);
+    Json row = changed_columns(dt, current, doc, changes, children_changed);
     check_unique(session, dt, doc, id);
     std::string now = now_timestamp();
     doc["modified"] = now;
     doc["modified_by"] = user;
     row["modified"] = now;
     row["modified_by"] = user;
-    if (m_repo.update(session, dt, id, row, stored_modified) == 0) {
+    if (m_repo.update(session, dt, id, row, current.at("modified").get<std::string>()) == 0) {
         throw Error(ErrorKind::conflict,
                     fmt::format("{} '{}' was changed or deleted by someone else; reload and try "
                                 "again",
-                                dt.name, current.at("name").get<std::string>()));
+                                dt.name, current.at("name").get<std::string>()),
+                    Json{{"reason", "stale"}});
     }
     if (children_changed) save_children(session, dt, doc, user, true);
     Json saved = in_field_order(m_meta, dt, doc);
@@ -816,24 +455,25 @@ Json DocumentService::transition(Session& session, const DocType& dt, const std:
                                                        name, states[std::clamp(status, 0LL, 2LL)]));
     }
     Json doc = in_field_order(m_meta, dt, current);
-    std::vector<std::string> errors;
+    FieldErrors errors;
     Controller& ctl = controller(dt);
     HookContext ctx{who, session, Documents(*this, session, who), dt};
     if (to == 1) {
         // A submitted document is final: required fields are checked again, then `validate`.
         for (const auto& f : dt.fields) {
             if (f.required && is_empty_value(current.value(f.name, Json(nullptr)))) {
-                errors.push_back(fmt::format("field '{}' is required", f.name));
+                errors.add({}, f.name, FieldErrorCode::required,
+                           fmt::format("field '{}' is required", f.name));
             }
         }
-        if (!errors.empty()) throw_errors(dt, errors);
+        errors.raise_if_any(dt.name);
         run_hook(dt, "validate", [&] { ctl.validate(doc, ctx); });
         run_hook(dt, "on_submit", [&] { ctl.on_submit(doc, ctx); });
     } else {
         run_hook(dt, "on_cancel", [&] { ctl.on_cancel(doc, ctx); });
     }
-    recheck(dt, doc, errors, "");
-    if (!errors.empty()) throw_errors(dt, errors);
+    recheck(dt, doc, errors, {});
+    errors.raise_if_any(dt.name);
     Json row = Json::object();
     for (const auto& f : dt.fields) {
         if (f.type == FieldType::table) continue;
@@ -850,9 +490,10 @@ Json DocumentService::transition(Session& session, const DocType& dt, const std:
     doc["modified_by"] = user;
     if (m_repo.update(session, dt, doc.at("id").get<std::string>(), row,
                       current.at("modified").get<std::string>()) == 0) {
-        throw Error(ErrorKind::conflict,
-                    fmt::format("{} '{}' was changed by someone else; reload and try again",
-                                dt.name, name));
+        throw Error(
+            ErrorKind::conflict,
+            fmt::format("{} '{}' was changed by someone else; reload and try again", dt.name, name),
+            Json{{"reason", "stale"}});
     }
     // Child rows follow their parent's docstatus.
     for (const auto& f : dt.fields) {

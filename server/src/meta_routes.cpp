@@ -94,7 +94,7 @@ void meta_one(Api& api, const httplib::Request& req, httplib::Response& res) {
     if (!dt) throw Error(ErrorKind::not_found, fmt::format("unknown DocType '{}'", segment));
     core::require(*dt, who, "read");
     Json j = doctype_summary(*dt, who);
-    j["naming_rule"] = dt->naming_rule;
+    j["naming_rule"] = dt->naming.text();
     j["title_field"] = dt->title_field;
     j["sort_field"] = dt->sort_field;
     j["sort_order"] = dt->sort_order;

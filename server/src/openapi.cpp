@@ -270,13 +270,13 @@ json Builder::standard_properties(const DocType& dt) {
     json p = json::object();
     p["id"] = ro(uuid, "ID", "Primary key.");
     p["name"] = ro(string, "Name", "Unique; set by the naming rule.");
-    if (dt.naming_rule == "prompt") {
+    if (dt.naming.kind == core::NamingRule::Kind::prompt) {
         p["name"].erase("readOnly");
         p["name"]["minLength"] = 1;
         p["name"]["description"] = "Unique; given by the client (naming rule `prompt`).";
     } else {
         p["name"]["description"] =
-            fmt::format("Unique; set by the naming rule `{}`.", dt.naming_rule);
+            fmt::format("Unique; set by the naming rule `{}`.", dt.naming.text());
     }
     p["owner"] = ro(string, "Owner", "The user who created the document.");
     p["creation"] = ro(datetime, "Created On", "UTC, YYYY-MM-DD HH:MM:SS.ffffff.");

@@ -36,7 +36,7 @@ TEST_CASE("a valid DocType parses with standard columns first", "[metadata]") {
     auto dt = m::core::parse_doctype(customer(), "customer.json", "billing");
     CHECK(dt.name == "Customer");
     CHECK(dt.table_name() == "customer");
-    CHECK(dt.naming_rule == "uuid");
+    CHECK(dt.naming.kind == m::core::NamingRule::Kind::uuid);
     REQUIRE(dt.columns().size() == 7 + 3);
     CHECK(dt.columns()[0].name == "id");
     CHECK(dt.columns()[6].name == "docstatus");

@@ -39,7 +39,7 @@ public:
     void validate(Json& doc, HookContext&) override {
         m_log.push_back("validate");
         if (doc["items"].empty()) {
-            throw Error(ErrorKind::validation, "an invoice needs at least one item");
+            throw m::core::field_error("items", "an invoice needs at least one item");
         }
     }
     void before_insert(Json&, HookContext&) override { m_log.push_back("before_insert"); }
@@ -199,6 +199,18 @@ TEST_CASE("a failing hook writes nothing and names the hook and the DocType",
                 return svc.insert(s, "Invoice", empty, m::test::acting("u"));
             }),
                               "DocType 'Invoice': validate: an invoice needs at least one item");
+            try {
+                f.write([&](auto& svc, auto& s) {
+                    return svc.insert(s, "Invoice", empty, m::test::acting("u"));
+                });
+            } catch (const Error& e) {
+                // A hook's field error keeps its place on the field through the hook's prefix.
+                CHECK(e.kind() == ErrorKind::validation);
+                REQUIRE(e.details().is_array());
+                CHECK(e.details()[0]["field"] == "items");
+                CHECK(e.details()[0]["code"] == "hook");
+                CHECK(e.details()[0]["message"] == "an invoice needs at least one item");
+            }
             Json boom = invoice();
             boom["note"] = "explode";
             try {
@@ -244,6 +256,25 @@ TEST_CASE("declarative rules of the lifecycle", "[lifecycle][bad-input]") {
                     Catch::Contains("field 'items' row 1: field 'item' is required") &&
                         Catch::Contains(
                             "field 'items' row 2: field 'qty': 0 is less than the minimum 1"));
+                // The details say where, so a form needs no parsing of the text.
+                nlohmann::json details;
+                try {
+                    insert("Invoice", bad);
+                } catch (const Error& e) {
+                    details = e.details();
+                }
+                REQUIRE(details.is_array());
+                REQUIRE(details.size() == 2);
+                CHECK(details[0] == nlohmann::json{{"field", "items"},
+                                                   {"row", 1},
+                                                   {"child", "item"},
+                                                   {"code", "required"},
+                                                   {"message", "field 'item' is required"}});
+                CHECK(details[1] == nlohmann::json{{"field", "items"},
+                                                   {"row", 2},
+                                                   {"child", "qty"},
+                                                   {"code", "below_minimum"},
+                                                   {"message", "0 is less than the minimum 1"}});
             }
             SECTION("a link to a missing document") {
                 Json bad = invoice();
@@ -255,6 +286,14 @@ TEST_CASE("declarative rules of the lifecycle", "[lifecycle][bad-input]") {
             SECTION("a duplicate name from field: naming") {
                 CHECK_THROWS_WITH(insert("Customer", Json{{"customer_name", "Acme"}}),
                                   Catch::Contains("a document named 'Acme' already exists"));
+                try {
+                    insert("Customer", Json{{"customer_name", "Acme"}});
+                    FAIL("a duplicate name was saved");
+                } catch (const Error& e) {
+                    CHECK(e.kind() == ErrorKind::conflict);
+                    CHECK(e.details() ==
+                          nlohmann::json{{"reason", "duplicate_name"}, {"field", "customer_name"}});
+                }
             }
             SECTION("a prompt-named document without a name") {
                 CHECK_THROWS_WITH(insert("Note", Json{{"body", "x"}}),
@@ -399,7 +438,8 @@ TEST_CASE("two concurrent updates of one document: one wins, one gets a conflict
                     });
                     ++ok;
                 } catch (const Error& e) {
-                    if (e.kind() == ErrorKind::conflict)
+                    if (e.kind() == ErrorKind::conflict &&
+                        e.details().value("reason", "") == "stale")
                         ++conflicts;
                     else
                         FAIL(e.what());

@@ -199,13 +199,22 @@ TEST_CASE("serve: bad input gets a precise error and changes nothing", "[api]") 
                   std::string::npos);
             auto wrong_type = post(R"({"customer_name": "W", "credit_limit": "lots"})");
             REQUIRE_STATUS(wrong_type, 400);
-            CHECK(body_of(wrong_type)["details"].dump().find("credit_limit") != std::string::npos);
+            // Each field error says where it is and what kind it is (docs/reference/http-api.md).
+            CHECK(body_of(wrong_type)["details"] ==
+                  json::array({json{{"field", "credit_limit"},
+                                    {"row", nullptr},
+                                    {"child", nullptr},
+                                    {"code", "invalid"},
+                                    {"message", body_of(wrong_type)["details"][0]["message"]}}}));
+            CHECK(body_of(unknown)["details"][0]["code"] == "unknown_field");
+            CHECK(body_of(unknown)["details"][0]["field"] == "colour");
             REQUIRE_STATUS(post(R"({"customer_name": "N", "credit_limit": -5})"), 400);
             REQUIRE_STATUS(post(R"({"customer_name": "S", "status": "Gone"})"), 400);
             auto duplicate = post(R"({"customer_name": "Keep"})");
             REQUIRE_STATUS(duplicate, 409);
             // Named by customer_name: the Desk shows the conflict on that field.
             CHECK(body_of(duplicate)["details"]["field"] == "customer_name");
+            CHECK(body_of(duplicate)["details"]["reason"] == "duplicate_name");
 
             REQUIRE_STATUS(c.Get("/api/v1/Nope", bearer(t)), 404);
             REQUIRE_STATUS(c.Get("/api/v1/Order%20Item", bearer(t)), 404); // child table

@@ -30,6 +30,7 @@ using core::Controller;
 using core::Documents;
 using core::Error;
 using core::ErrorKind;
+using core::field_error;
 using core::HookContext;
 using core::JobContext;
 using core::JobDef;

@@ -72,13 +72,28 @@ struct IndexDef {
     bool unique = false;
 };
 
+/// How a DocType names its documents (docs/reference/doctypes.md, "Naming"), parsed once when
+/// the metadata is loaded.
+struct NamingRule {
+    enum class Kind { uuid, autoincrement, prompt, field, series };
+    Kind kind = Kind::uuid;
+    /// The field of `field:<field>`; the pattern of `series:<pattern>`; empty otherwise.
+    std::string argument;
+
+    /// "uuid", "autoincrement", "prompt", "field:<field>" or "series:<PREFIX>.#####"; throws
+    /// Error{validation} for anything else (whether the field exists is the loader's check).
+    static NamingRule parse(const std::string& text);
+    /// The rule as written in doctype.json.
+    std::string text() const;
+};
+
 struct DocType {
     std::string name;
     std::string label;
     std::string module;
     std::string app;         ///< the app that defines it
     std::string source_file; ///< doctype.json it came from, for messages
-    std::string naming_rule = "uuid";
+    NamingRule naming;
     bool is_submittable = false;
     bool is_child_table = false;
     bool is_single = false;

@@ -16,6 +16,7 @@
 #include "m/core/controller.hpp"
 #include "m/core/database.hpp"
 #include "m/core/doctype.hpp"
+#include "m/core/field_errors.hpp"
 #include "m/core/permissions.hpp"
 #include "m/core/query.hpp"
 #include "m/core/repository.hpp"
@@ -118,12 +119,30 @@ private:
     /// and checks that its links point at documents `who` may read. The system is exempt.
     void guard_input(Session& session, const DocType& dt, const Principal& who, Json& input) const;
     void load_children(Session& session, const DocType& dt, Json& doc) const;
+    // document_checks.cpp: values from input, coerced and checked; errors go into `errors` at
+    // `at` (the document, or a row of a table field).
     Json build_fields(Session& session, const DocType& dt, const Json& input, const Json* existing,
-                      std::vector<std::string>& errors, const std::string& prefix) const;
+                      FieldErrors& errors, const FieldPath& at) const;
+    Json build_rows(Session& session, const Field& table, const Json& value,
+                    FieldErrors& errors) const;
+    /// Hooks may change the document; what they wrote must still fit the metadata.
+    void recheck(const DocType& dt, Json& doc, FieldErrors& errors, const FieldPath& at) const;
     void check_unique(Session& session, const DocType& dt, const Json& doc,
                       const std::string& self_id) const;
+    /// document_naming.cpp: the name by the naming rule.
     std::string make_name(Session& session, const DocType& dt, const Json& doc,
                           const Json& input) const;
+    /// A new document's standard fields and `fields`; the id the input gives, else a new UUID.
+    Json new_document(const Json& input, const Json& fields, const std::string& user) const;
+    /// Names `doc`; Error{conflict} when the name or the given id is taken.
+    void assign_name(Session& session, const DocType& dt, Json& doc, const Json& input) const;
+    /// Error{conflict, reason stale} when the patch's `modified` is not the stored one.
+    void check_not_stale(const DocType& dt, const Json& current, const Json& patch) const;
+    /// The fields a patch may change (unknown fields and edits of a submitted document refused).
+    Json changes_of(const DocType& dt, const Json& current, const Json& patch) const;
+    /// The columns to write: what differs from the stored document.
+    Json changed_columns(const DocType& dt, const Json& current, const Json& doc,
+                         const Json& changes, bool& children_changed) const;
     void save_children(Session& session, const DocType& dt, Json& doc, const std::string& user,
                        bool replace) const;
     Controller& controller(const DocType& dt) const;
@@ -131,8 +150,6 @@ private:
                         const std::string& user) const;
     void emit(Session& session, const DocType& dt, const char* topic, const Json& doc,
               const std::string& user) const;
-    void recheck(const DocType& dt, Json& doc, std::vector<std::string>& errors,
-                 const std::string& prefix) const;
     Json transition(Session& session, const DocType& dt, const std::string& id_or_name,
                     const Principal& who, long long from, long long to) const;
 

@@ -14,15 +14,15 @@ class Invoice : public m::Controller {
 public:
     void validate(m::Json& doc, m::HookContext& ctx) override {
         if (!doc["items"].is_array() || doc["items"].empty()) {
-            throw m::Error(m::ErrorKind::validation, "an invoice needs at least one item");
+            // On the field, so a form shows it there (docs/reference/http-api.md, "Errors").
+            throw m::field_error("items", "an invoice needs at least one item");
         }
         // With the caller's rights: whoever bills a customer must be able to read it.
         m::Json customer = ctx.documents.get("Customer", doc["customer"].get<std::string>());
         if (customer["status"] != "Active") {
-            throw m::Error(m::ErrorKind::validation,
-                           "customer " + customer["name"].get<std::string>() + " is " +
-                               customer["status"].get<std::string>() +
-                               "; only active customers are billed");
+            throw m::field_error("customer", "customer " + customer["name"].get<std::string>() +
+                                                 " is " + customer["status"].get<std::string>() +
+                                                 "; only active customers are billed");
         }
     }
 

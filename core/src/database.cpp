@@ -41,6 +41,10 @@ std::int64_t ResultSet::integer(std::size_t row, std::size_t column, std::int64_
     return optional_integer(row, column).value_or(fallback);
 }
 
+void Database::ping() {
+    session()->query("SELECT 1");
+}
+
 long long Database::next_counter(Session& current, const std::string& key) {
     auto rs =
         current.query("INSERT INTO m_series (name, current) VALUES (" + dialect().placeholder(1) +

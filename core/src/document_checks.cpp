@@ -235,10 +235,13 @@ void DocumentService::check_unique(Session& session, const DocType& dt, const Js
         if (it == doc.end() || is_empty_value(*it)) continue;
         if (m_repo.exists(session, dt, f.name, *it, self_id)) {
             // details.field lets a form put the message on the field (the Desk does).
-            throw Error(ErrorKind::conflict,
-                        fmt::format("DocType '{}': field '{}': value {} already exists", dt.name,
-                                    f.name, it->dump()),
-                        nlohmann::json{{"reason", "duplicate_value"}, {"field", f.name}});
+            throw Error(
+                ErrorKind::conflict,
+                fmt::format("DocType '{}': field '{}': value {} already exists", dt.name, f.name,
+                            it->dump()),
+                nlohmann::json{{"reason", "duplicate_value"},
+                               {"field", f.name},
+                               {"message", fmt::format("value {} already exists", it->dump())}});
         }
     }
 }

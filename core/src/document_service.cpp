@@ -135,7 +135,9 @@ void DocumentService::assign_name(Session& session, const DocType& dt, Json& doc
     doc["name"] = name;
     if (m_repo.exists(session, dt, "name", Json(name))) {
         // With naming by a field, the field is what the user must change.
-        Json details{{"reason", "duplicate_name"}, {"field", nullptr}};
+        Json details{{"reason", "duplicate_name"},
+                     {"field", nullptr},
+                     {"message", fmt::format("a document named '{}' already exists", name)}};
         if (dt.naming.kind == NamingRule::Kind::field) details["field"] = dt.naming.argument;
         if (dt.naming.kind == NamingRule::Kind::prompt) details["field"] = "name";
         throw Error(

@@ -3,6 +3,8 @@
 // subscription that reach the live streams.
 #include "m/server/app.hpp"
 
+#include "m/core/credentials.hpp"
+
 #include "routes.hpp"
 #include "stream.hpp"
 
@@ -46,8 +48,8 @@ std::shared_ptr<DeskFiles> desk_files(const std::filesystem::path& dir) {
 Api::Api(const core::MetaRegistry& m, core::Database& d, const core::ControllerRegistry& c,
          core::EventBus& e, ServeOptions o, ServeServices sv)
     : meta(m), db(d), controllers(c), events(e), options(std::move(o)), docs(m, d, &c),
-      auth(m, d, options.auth, sv.shared_cache), http(options.http), services(sv),
-      openapi_text(server::openapi_text(m, c)),
+      auth(core::database_credentials(m, d), options.auth, sv.shared_cache), http(options.http),
+      services(sv), openapi_text(server::openapi_text(m, c)),
       guest_openapi_text(server::openapi_text(m, c, guest_may_use)),
       stream_slots(
           std::make_shared<StreamSlots>(std::max<std::size_t>(1, options.max_streams_per_user))),

@@ -3,7 +3,6 @@
 #include "m/core/accounts.hpp"
 #include "m/core/core_app.hpp"
 #include "m/core/crypto.hpp"
-#include "m/core/document_service.hpp"
 #include "m/core/error.hpp"
 #include "m/server/jwt.hpp"
 
@@ -31,24 +30,6 @@ std::string datetime_of(std::int64_t unix_seconds) {
                        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-bool truthy(const std::optional<std::string>& v) {
-    return v && (*v == "1" || *v == "t" || *v == "true");
-}
-
-/// Runs `fn(session)` in a transaction and commits.
-template <typename Fn> auto in_transaction(core::Database& db, Fn&& fn) {
-    auto session = db.session();
-    core::UnitOfWork uow(*session);
-    if constexpr (std::is_void_v<decltype(fn(*session))>) {
-        fn(*session);
-        uow.commit();
-    } else {
-        auto result = fn(*session);
-        uow.commit();
-        return result;
-    }
-}
-
 } // namespace
 
 Json TokenPair::to_json() const {
@@ -60,9 +41,9 @@ Json TokenPair::to_json() const {
     return j;
 }
 
-AuthService::AuthService(const core::MetaRegistry& meta, core::Database& db, AuthOptions options,
+AuthService::AuthService(std::unique_ptr<core::CredentialStore> credentials, AuthOptions options,
                          core::Cache* shared)
-    : m_meta(meta), m_db(db), m_options(std::move(options)),
+    : m_credentials(std::move(credentials)), m_options(std::move(options)),
       m_password_slots(std::clamp<std::ptrdiff_t>(m_options.password_checks, 1, 64)),
       m_per_account(m_options.login_per_account, m_options.login_window),
       m_per_client(m_options.login_per_client, m_options.login_window), m_shared(shared) {
@@ -77,11 +58,9 @@ std::int64_t AuthService::now() const {
     return static_cast<std::int64_t>(std::time(nullptr));
 }
 
-std::vector<std::string> AuthService::roles_of(core::Session& session,
-                                               const std::string& user) const {
-    core::DocumentService docs(m_meta, m_db);
+std::vector<std::string> AuthService::roles_of(const std::string& user) const {
     try {
-        return core::user_principal(docs, session, user).roles;
+        return m_credentials->roles(user);
     } catch (const Error& e) {
         if (e.kind() == ErrorKind::not_found) {
             throw Error(ErrorKind::unauthenticated, "the user of these credentials does not exist");
@@ -155,19 +134,11 @@ TokenPair AuthService::login(const std::string& login, const std::string& passwo
         }
     }
 
-    const core::DocType& user_dt = m_meta.get(core::k_user_doctype);
-    auto session = m_db.session();
-    const auto& dialect = m_db.dialect();
-    auto rs = session->query(fmt::format("SELECT {}, {} FROM {} WHERE {} = {}",
-                                         core::quote_ident("name"), core::quote_ident("password"),
-                                         core::quote_ident(user_dt.table_name()),
-                                         core::quote_ident("name"), dialect.placeholder(1)),
-                             {login});
     std::string hash;
     std::string user;
-    if (!rs.empty() && rs.rows[0][1]) {
-        user = rs.rows[0][0].value_or("");
-        hash = *rs.rows[0][1];
+    if (auto stored = m_credentials->password(login)) {
+        user = stored->user;
+        hash = stored->hash;
     }
     bool ok = false;
     {
@@ -185,7 +156,7 @@ TokenPair AuthService::login(const std::string& login, const std::string& passwo
     if (!ok) throw Error(ErrorKind::unauthenticated, k_invalid_login);
     std::vector<std::string> roles;
     try {
-        roles = roles_of(*session, user);
+        roles = roles_of(user);
     } catch (const Error& e) {
         if (e.kind() == ErrorKind::unauthenticated) {
             throw Error(ErrorKind::unauthenticated, k_invalid_login);
@@ -201,19 +172,8 @@ TokenPair AuthService::login(const std::string& login, const std::string& passwo
         }
     }
 
-    core::DocumentService docs(m_meta, m_db);
-    Json row = Json::object();
-    row["for_user"] = user;
-    row["expires"] = datetime_of(now() + m_options.refresh_ttl_s);
-    row["client"] = client.substr(0, 140);
-    std::string session_id;
-    {
-        core::UnitOfWork uow(*session);
-        Json saved = docs.insert(*session, std::string(core::k_session_doctype), row,
-                                 core::Principal::of(user, roles).elevated());
-        uow.commit();
-        session_id = saved["id"].get<std::string>();
-    }
+    std::string session_id = m_credentials->open_session(
+        user, roles, datetime_of(now() + m_options.refresh_ttl_s), client);
     return issue(user, roles, session_id, true);
 }
 
@@ -226,22 +186,11 @@ TokenPair AuthService::refresh(const std::string& refresh_token) {
     const std::string sid = claims["sid"].get<std::string>();
     const std::string user = claims["sub"].get<std::string>();
     if (revoked(sid)) throw Error(ErrorKind::unauthenticated, "session ended");
-    core::DocumentService docs(m_meta, m_db);
-    auto session = m_db.session();
-    Json row;
-    try {
-        row = docs.get(*session, std::string(core::k_session_doctype), sid,
-                       core::Principal::system_user());
-    } catch (const Error& e) {
-        if (e.kind() == ErrorKind::not_found) {
-            throw Error(ErrorKind::unauthenticated, "session ended");
-        }
-        throw;
-    }
-    if (row.value("revoked", false) || row.value("for_user", "") != user) {
+    auto row = m_credentials->session(sid);
+    if (!row || row->revoked || row->user != user) {
         throw Error(ErrorKind::unauthenticated, "session ended");
     }
-    return issue(user, roles_of(*session, user), sid, false);
+    return issue(user, roles_of(user), sid, false);
 }
 
 void AuthService::logout(const std::string& token) {
@@ -263,16 +212,7 @@ void AuthService::logout(const std::string& token) {
             // processes accept this access token until it expires (minutes).
         }
     }
-    core::DocumentService docs(m_meta, m_db);
-    in_transaction(m_db, [&](core::Session& s) {
-        try {
-            docs.update(s, std::string(core::k_session_doctype), sid, Json{{"revoked", true}},
-                        core::Principal::of(claims.value("sub", std::string("Administrator")), {})
-                            .elevated());
-        } catch (const Error& e) {
-            if (e.kind() != ErrorKind::not_found) throw;
-        }
-    });
+    m_credentials->revoke_session(sid, claims.value("sub", std::string("Administrator")));
 }
 
 core::Principal AuthService::from_access_token(const std::string& token, TokenInfo* info) const {
@@ -314,16 +254,8 @@ bool AuthService::session_live(const std::string& sid, const std::string& user) 
         auto it = m_sessions.find(sid);
         if (it != m_sessions.end() && t - it->second.read < k_ttl) return it->second.live;
     }
-    bool live = false;
-    try {
-        core::DocumentService docs(m_meta, m_db);
-        auto session = m_db.session();
-        Json row = docs.get(*session, std::string(core::k_session_doctype), sid,
-                            core::Principal::system_user());
-        live = !row.value("revoked", false) && row.value("for_user", "") == user;
-    } catch (const Error& e) {
-        if (e.kind() != ErrorKind::not_found) throw;
-    }
+    auto row = m_credentials->session(sid);
+    const bool live = row && !row->revoked && row->user == user;
     std::lock_guard lock(m_mutex);
     if (m_sessions.size() > 100000) m_sessions.clear();
     m_sessions[sid] = SessionCheck{live, user, t};
@@ -391,24 +323,16 @@ core::Principal AuthService::from_api_key(const std::string& key) {
             return it->second.who;
         }
     }
-    const core::DocType& dt = m_meta.get(core::k_api_key_doctype);
-    auto session = m_db.session();
-    auto rs =
-        session->query(fmt::format("SELECT {}, {}, {} FROM {} WHERE {} = {}",
-                                   core::quote_ident("secret_hash"), core::quote_ident("for_user"),
-                                   core::quote_ident("enabled"), core::quote_ident(dt.table_name()),
-                                   core::quote_ident("key_id"), m_db.dialect().placeholder(1)),
-                       {key_id});
-    if (rs.empty() || !rs.rows[0][0] || !rs.rows[0][1] || !truthy(rs.rows[0][2]) ||
-        !matches(*rs.rows[0][0])) {
+    auto stored = m_credentials->api_key(key_id);
+    if (!stored || !stored->enabled || !matches(stored->secret_hash)) {
         throw Error(ErrorKind::unauthenticated, "invalid API key");
     }
     core::Principal who;
-    who.user = *rs.rows[0][1];
-    who.roles = roles_of(*session, who.user);
+    who.user = stored->user;
+    who.roles = roles_of(who.user);
     std::lock_guard lock(m_mutex);
     if (m_keys.size() > 10000) m_keys.clear();
-    m_keys[key_id] = CachedKey{*rs.rows[0][0], who, t};
+    m_keys[key_id] = CachedKey{stored->secret_hash, who, t};
     return who;
 }
 

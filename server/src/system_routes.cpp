@@ -11,8 +11,7 @@ namespace m::server {
 void health(Api& api, const httplib::Request&, httplib::Response& res) {
     Json body = Json::object();
     try {
-        auto session = api.db.session();
-        session->query("SELECT 1");
+        api.db.ping();
         body["status"] = "ok";
         body["database"] = "ok";
         send_json(res, 200, body);

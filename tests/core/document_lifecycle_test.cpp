@@ -292,7 +292,9 @@ TEST_CASE("declarative rules of the lifecycle", "[lifecycle][bad-input]") {
                 } catch (const Error& e) {
                     CHECK(e.kind() == ErrorKind::conflict);
                     CHECK(e.details() ==
-                          nlohmann::json{{"reason", "duplicate_name"}, {"field", "customer_name"}});
+                          nlohmann::json{{"reason", "duplicate_name"},
+                                         {"field", "customer_name"},
+                                         {"message", "a document named 'Acme' already exists"}});
                 }
             }
             SECTION("a prompt-named document without a name") {

@@ -1,8 +1,9 @@
 // Reading the API's answers: the body of a response, and an error reply as an ApiError (the
-// API's error body {error, message, details}: docs/reference/desk.md, "Data provider"). Used by
-// the HTTP client (src/providers/http.ts, which re-exports ApiError).
+// API's error body {error, message, details}: docs/reference/desk.md, "Data provider"; the
+// structured details: docs/reference/http-api.md, "Errors", read by ./errors.ts). Used by the
+// HTTP client (src/providers/http.ts, which re-exports ApiError).
 import type { ErrorKind } from "./types";
-import { parseValidationDetails, type RowErrors } from "./errors";
+import { conflictFrom, fieldErrorsFrom, type ConflictReason, type RowErrors } from "./errors";
 
 /**
  * An error answered by the API (or statusCode 0 when the server could not be reached).
@@ -15,11 +16,23 @@ export class ApiError extends Error {
    * PermissionDenied, NotFound, Conflict, ...
    */
   error: ErrorKind | string;
+  /** the API's `details` as answered (docs/reference/http-api.md, "Errors") */
   details: unknown;
-  /** field path ("customer", "items.0.qty") → messages, parsed from details */
+  /**
+   * field path → messages, from a 400's list of field errors: "customer", "items.1.qty" (a child
+   * row's field, rows from 0), "items.1" (the row itself)
+   */
   errors: Record<string, string[]>;
   /** child row errors by table field → 0-based row → child field → messages */
   rowErrors?: RowErrors;
+  /** a 409's `details.reason`: stale, duplicate_name, duplicate_id, duplicate_value, duplicate_row_id, job_state */
+  reason?: ConflictReason | string;
+  /** a 409's `details.field`: the duplicate's field (the naming field, "name" for prompt naming) */
+  conflictField?: string;
+  /** a 409's `details.row` (duplicate_row_id), from 1 as the server counts */
+  conflictRow?: number;
+  /** a 409's `details.message`: the text to show at `conflictField` */
+  conflictMessage?: string;
 
   constructor(statusCode: number, error: ErrorKind | string, message: string, details: unknown = null) {
     super(message);
@@ -27,9 +40,16 @@ export class ApiError extends Error {
     this.statusCode = statusCode;
     this.error = error;
     this.details = details;
-    const parsed = parseValidationDetails(message, details);
+    const parsed = fieldErrorsFrom(details);
     this.errors = parsed.errors;
     if (Object.keys(parsed.rowErrors).length) this.rowErrors = parsed.rowErrors;
+    const conflict = statusCode === 409 || error === "Conflict" ? conflictFrom(details) : null;
+    if (conflict) {
+      this.reason = conflict.reason;
+      if (typeof conflict.field === "string") this.conflictField = conflict.field;
+      if (typeof conflict.row === "number") this.conflictRow = conflict.row;
+      if (typeof conflict.message === "string") this.conflictMessage = conflict.message;
+    }
   }
 }
 

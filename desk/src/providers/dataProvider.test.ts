@@ -195,18 +195,28 @@ describe("documents", () => {
   });
 
   it("update conflict → ApiError Conflict 409", async () => {
-    use(() => specError(409, "Conflict", "Invoice 'INV-1' was modified by someone else at A (your copy is from B); reload and try again"));
+    use(() =>
+      specError(409, "Conflict", "Invoice 'INV-1' was modified by someone else at A (your copy is from B); reload and try again", {
+        reason: "stale",
+        modified: "A",
+      }),
+    );
     const err = await dataProvider.update({ resource: "Invoice", id: "x1", variables: { modified: "B" } }).catch((e) => e);
     expect(err).toBeInstanceOf(ApiError);
-    expect(err).toMatchObject({ statusCode: 409, error: "Conflict" });
-    expect(err.message).toContain("modified by someone else");
+    expect(err).toMatchObject({ statusCode: 409, error: "Conflict", reason: "stale", details: { reason: "stale", modified: "A" } });
   });
 
   it("validation errors land in errors by field path", async () => {
-    const details = ["field 'customer' is required", "field 'items' row 1: field 'qty' is required"];
-    use(() => specError(400, "ValidationError", "DocType 'Invoice': " + details.join("; "), details));
+    const details = [
+      { field: "customer", row: null, child: null, code: "required", message: "field 'customer' is required" },
+      { field: "items", row: 1, child: "qty", code: "required", message: "field 'qty' is required" },
+    ];
+    use(() =>
+      specError(400, "ValidationError", "DocType 'Invoice': field 'customer' is required; field 'items' row 1: field 'qty' is required", details),
+    );
     const err = await dataProvider.create({ resource: "Invoice", variables: {} }).catch((e) => e);
     expect(err.errors).toEqual({ customer: ["field 'customer' is required"], "items.0.qty": ["field 'qty' is required"] });
+    expect(err.rowErrors).toEqual({ items: { 0: { qty: ["field 'qty' is required"] } } });
   });
 
   it("getMany uses one in filter", async () => {

@@ -37,6 +37,44 @@ describe("apiFetch basics", () => {
     expect(await apiFetch("/a", { method: "DELETE" })).toBeUndefined();
     await expect(apiFetch("/a")).rejects.toMatchObject({ statusCode: 404, error: "NotFound", message: "nope" });
   });
+
+  it("an error reply's structured details become the ApiError's errors, reason and details", async () => {
+    const fieldErrors = [
+      { field: "customer", row: null, child: null, code: "required", message: "field 'customer' is required" },
+      { field: "items", row: 2, child: "qty", code: "below_minimum", message: "0 is less than the minimum 1" },
+    ];
+    use((c) => {
+      if (c.url === "/api/v1/Invoice")
+        return specError(
+          400,
+          "ValidationError",
+          "DocType 'Invoice': field 'customer' is required; field 'items' row 2: field 'qty': 0 is less than the minimum 1",
+          fieldErrors,
+        );
+      if (c.url === "/api/v1/Customer")
+        return specError(409, "Conflict", "DocType 'Customer': field 'email': value \"a@b.c\" already exists", {
+          reason: "duplicate_value",
+          field: "email",
+        });
+      if (c.url === "/api/v1/auth/login") return specError(429, "TooManyRequests", "too many login attempts", { retry_after: 30 });
+      return specError(500, "InternalError", "internal error; see the server log for request r-1", { request_id: "r-1" });
+    });
+    const invalid = (await apiFetch("/api/v1/Invoice", { method: "POST", body: {} }).catch((e: unknown) => e)) as ApiError;
+    expect(invalid).toMatchObject({
+      statusCode: 400,
+      details: fieldErrors,
+      errors: { customer: ["field 'customer' is required"], "items.1.qty": ["0 is less than the minimum 1"] },
+      rowErrors: { items: { 1: { qty: ["0 is less than the minimum 1"] } } },
+    });
+    expect(invalid.reason).toBeUndefined();
+    const dup = (await apiFetch("/api/v1/Customer", { method: "POST", body: {} }).catch((e: unknown) => e)) as ApiError;
+    expect(dup).toMatchObject({ statusCode: 409, error: "Conflict", reason: "duplicate_value", conflictField: "email", errors: {} });
+    const limited = (await apiFetch("/api/v1/auth/login", { method: "POST", body: {} }).catch((e: unknown) => e)) as ApiError;
+    expect(limited).toMatchObject({ statusCode: 429, details: { retry_after: 30 }, errors: {} });
+    expect(limited.reason).toBeUndefined();
+    const failed = (await apiFetch("/api/v1/X").catch((e: unknown) => e)) as ApiError;
+    expect(failed).toMatchObject({ statusCode: 500, details: { request_id: "r-1" }, errors: {} });
+  });
 });
 
 describe("401 → refresh → retry", () => {

@@ -1,7 +1,7 @@
 // Public surface of the providers (desk/CONTRACT.md "Providers").
 export { apiFetch, ApiError, SERVER_DOWN_MESSAGE } from "./http";
 export type { ApiInit } from "./http";
-export type { RowErrors } from "./errors";
+export type { ConflictDetail, ConflictReason, FieldErrorCode, FieldErrorDetail, RowErrors } from "./errors";
 export { authProvider } from "./authProvider";
 export { dataProvider, frameworkMDataProvider, primedListResult } from "./dataProvider";
 export { liveProvider } from "./liveProvider";

@@ -11,8 +11,8 @@ describe("mapServerErrors", () => {
         message: "DocType 'Invoice': ...",
         errors: {
           customer: ["Customer 'nope' does not exist"],
-          posting_date: ["is required"],
-          "items.1.qty": ["field 'items' row 2: field 'qty': 0 is less than the minimum 1"],
+          posting_date: ["field 'posting_date' is required"],
+          "items.1.qty": ["0 is less than the minimum 1"],
         },
         // the same row error again, as the providers also report it: placed once
         rowErrors: { items: { 1: { qty: ["0 is less than the minimum 1"] } } },
@@ -22,7 +22,7 @@ describe("mapServerErrors", () => {
     );
     expect(m.fields).toEqual([
       { name: ["customer"], errors: ["Customer 'nope' does not exist"] },
-      { name: ["posting_date"], errors: ["is required"] },
+      { name: ["posting_date"], errors: ["field 'posting_date' is required"] },
       { name: ["items", 1, "qty"], errors: ["0 is less than the minimum 1"] },
     ]);
     expect(m.rest).toEqual([]);
@@ -42,13 +42,13 @@ describe("mapServerErrors", () => {
     expect(m.rest).toEqual(["secret_note: too long", "items row 6, qty: bad", "other row 1, x: gone"]);
   });
 
-  it("drops the field prefix a message may still carry", () => {
-    const m = mapServerErrors({ message: "", errors: { customer: ["field 'customer': Customer 'x' does not exist"] } }, fields, rows);
-    expect(m.fields).toEqual([{ name: ["customer"], errors: ["Customer 'x' does not exist"] }]);
+  it("an error of a row itself goes above the fields, with its row counted from 1", () => {
+    const m = mapServerErrors({ message: "whole", errors: { "items.2": ["must be an object"] } }, fields, rows);
+    expect(m).toEqual({ fields: [], rest: ["items row 3: must be an object"] });
   });
 
   it("falls back to the message when nothing names a field", () => {
-    const m = mapServerErrors({ message: "validate: an invoice needs at least one item", errors: {} }, fields, rows);
-    expect(m).toEqual({ fields: [], rest: ["validate: an invoice needs at least one item"] });
+    const m = mapServerErrors({ message: "DocType 'Invoice': validate: an invoice needs at least one item", errors: {} }, fields, rows);
+    expect(m).toEqual({ fields: [], rest: ["DocType 'Invoice': validate: an invoice needs at least one item"] });
   });
 });

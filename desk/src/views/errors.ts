@@ -16,14 +16,12 @@ export interface MappedErrors {
 type ErrorLike = Pick<ApiError, "message"> & Partial<Pick<ApiError, "errors" | "rowErrors">>;
 
 /**
+ * The messages are the server's texts for their place (docs/reference/http-api.md, "Errors"):
+ * shown as they are on a field, after their place in the form-level text.
+ * @param err        errors keyed "field", "table.<row>.child" or "table.<row>" (rows from 0)
  * @param fieldNames the field names rendered by the form
  * @param rowCount   rows currently in each child table, by table field name
  */
-/** "field 'items' row 2: field 'qty': 0 is less…" → "0 is less…": the field shows where it is. */
-export function withoutFieldPrefix(message: string): string {
-  return message.replace(/^(?:field '[^']+'(?: row \d+)?: )+/, "");
-}
-
 export function mapServerErrors(
   err: ErrorLike,
   fieldNames: ReadonlySet<string>,
@@ -39,7 +37,7 @@ export function mapServerErrors(
     const [head, row, child] = path;
     const onField = typeof head === "string" && fieldNames.has(head);
     if (path.length === 1 && onField) {
-      fields.push({ name: path, errors: msgs.map(withoutFieldPrefix) });
+      fields.push({ name: path, errors: msgs });
     } else if (
       path.length === 3 &&
       onField &&
@@ -48,9 +46,12 @@ export function mapServerErrors(
       row < rowCount(head) &&
       typeof child === "string"
     ) {
-      fields.push({ name: path, errors: msgs.map(withoutFieldPrefix) });
+      fields.push({ name: path, errors: msgs });
     } else if (path.length === 3 && typeof row === "number") {
       rest.push(...msgs.map((m) => `${String(head)} row ${row + 1}, ${String(child)}: ${m}`));
+    } else if (path.length === 2 && typeof row === "number") {
+      // the row itself is at fault (bad_row): no field of it can show the message
+      rest.push(...msgs.map((m) => `${String(head)} row ${row + 1}: ${m}`));
     } else {
       rest.push(...msgs.map((m) => `${key}: ${m}`));
     }

@@ -186,6 +186,10 @@ public:
     /// the value on a separate connection, so concurrent inserts do not queue on the counter
     /// row's lock until the first one commits (the well-known Frappe naming-series complaint).
     virtual long long next_counter(Session& current, const std::string& key);
+
+    /// Whether the database answers (/health): a round trip on a pooled session. Throws
+    /// Error{unavailable} or Error{timeout} when it does not.
+    virtual void ping();
 };
 
 /// Commits on commit(), rolls back on destruction otherwise. The unit of work of one command,

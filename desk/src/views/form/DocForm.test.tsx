@@ -1,7 +1,8 @@
 // The document form end to end in jsdom: a scripted REST server (the real data provider over a
 // mocked fetch) and a live provider the test emits events on. Loading, unsaved edits, saving with
-// the loaded `modified`, the edit conflict and its reload, validation errors on the fields, live
-// refreshes and deletions elsewhere, events that arrive during the form's own save, creating,
+// the loaded `modified`, the edit conflict (409 reason "stale") and its reload, validation errors
+// on the fields and child-row cells, duplicates (409 duplicate_name / duplicate_value) on their
+// field, live refreshes and deletions elsewhere, events that arrive during the form's own save, creating,
 // submitting. The data-testids and texts are the ones desk/CONTRACT.md and the e2e tests use.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { act, cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
@@ -114,6 +115,22 @@ const view = () => screen.getByTestId("form-view");
 const input = (name: string) => document.getElementById(name) as HTMLInputElement;
 const edit = (name: string, value: string) => fireEvent.change(input(name), { target: { value } });
 const writes = () => calls.filter((c) => c.method !== "GET");
+/** The error text antd shows under a control (by its id), or null. */
+const errorAt = (el: Element | null) => el?.querySelector(".ant-form-item-explain-error")?.textContent ?? null;
+const fieldError = (name: string) => errorAt(screen.getByTestId(`field-${name}`));
+const cellError = (id: string) => errorAt(document.getElementById(id)?.closest(".ant-form-item") ?? null);
+
+/** Customer with a child table `items` (item, qty). */
+function withItems(): DocTypeMeta {
+  return metaOf("Customer", {
+    fields: [
+      fieldMeta("customer_name", "data", { required: true }),
+      fieldMeta("email", "data"),
+      fieldMeta("items", "table", { options: "Customer Item" }),
+    ],
+    child_doctypes: { "Customer Item": { fields: [fieldMeta("item", "data"), fieldMeta("qty", "int")] } },
+  });
+}
 
 async function opened(meta = metaOf("Customer")) {
   mount(`/app/${meta.name}/c1`, meta);
@@ -156,7 +173,11 @@ describe("the document form", () => {
 
   it("a stale modified is the edit conflict: the edits stay until Reload shows the current version", async () => {
     await opened();
-    onWrite = () => specError(409, "Conflict", "DocType 'Customer': document was modified by someone else");
+    onWrite = () =>
+      specError(409, "Conflict", `Customer 'CUST-1' was modified by someone else at ${T2} (your copy is from ${T1}); reload and try again`, {
+        reason: "stale",
+        modified: T2,
+      });
     edit("email", "mine@x.test");
     fireEvent.click(screen.getByTestId("form-save"));
     expect((await screen.findByTestId("form-conflict")).textContent).toMatch(/modified by someone else/i);
@@ -169,12 +190,36 @@ describe("the document form", () => {
     expect(view().dataset.dirty).toBe("0");
   });
 
+  it("the edit conflict is read from the reason, not from the message's words", async () => {
+    await opened();
+    onWrite = () => specError(409, "Conflict", "Customer 'CUST-1' changed meanwhile", { reason: "stale" });
+    edit("email", "mine@x.test");
+    fireEvent.click(screen.getByTestId("form-save"));
+    expect(await screen.findByTestId("form-conflict")).toBeTruthy();
+    expect(screen.queryByTestId("form-error")).toBeNull();
+  });
+
+  it("a 409 that is not stale is no edit conflict: a duplicate name without a field shows above the fields", async () => {
+    await opened();
+    onWrite = () =>
+      specError(409, "Conflict", "DocType 'Customer': a document named 'CUST-1' already exists", {
+        reason: "duplicate_name",
+        field: null,
+      });
+    edit("email", "mine@x.test");
+    fireEvent.click(screen.getByTestId("form-save"));
+    expect((await screen.findByTestId("form-error")).textContent).toBe(
+      "DocType 'Customer': a document named 'CUST-1' already exists",
+    );
+    expect(screen.queryByTestId("form-conflict")).toBeNull();
+  });
+
   it("validation errors go on their fields, the rest above them", async () => {
     await opened();
     onWrite = () =>
       specError(400, "ValidationError", "DocType 'Customer': field 'email': not an email; unknown field 'ghost'", [
-        "field 'email': not an email",
-        "unknown field 'ghost'",
+        { field: "email", row: null, child: null, code: "pattern", message: "not an email" },
+        { field: "ghost", row: null, child: null, code: "unknown_field", message: "unknown field 'ghost'" },
       ]);
     edit("email", "nope");
     fireEvent.click(screen.getByTestId("form-save"));
@@ -185,6 +230,85 @@ describe("the document form", () => {
     );
     expect(screen.getByTestId("form-error").textContent).toBe("ghost: unknown field 'ghost'");
     expect(view().dataset.dirty).toBe("1");
+  });
+
+  it("a child row's error lands on its cell (items.1.qty); an error of a row itself above the fields", async () => {
+    stored = {
+      ...stored,
+      items: [
+        { id: "r1", item: "Bolt", qty: 2 },
+        { id: "r2", item: "Nut", qty: 0 },
+      ],
+    };
+    await opened(withItems());
+    await waitFor(() => expect(input("items_1_item")?.value).toBe("Nut"));
+    onWrite = () =>
+      specError(
+        400,
+        "ValidationError",
+        "DocType 'Customer': field 'items' row 2: field 'qty': 0 is less than the minimum 1; field 'items' row 1: duplicate row id r1",
+        [
+          { field: "items", row: 2, child: "qty", code: "below_minimum", message: "0 is less than the minimum 1" },
+          { field: "items", row: 1, child: null, code: "bad_row", message: "duplicate row id r1" },
+        ],
+      );
+    edit("email", "b@x.test");
+    fireEvent.click(screen.getByTestId("form-save"));
+    await waitFor(() => expect(cellError("items_1_qty")).toBe("0 is less than the minimum 1"));
+    expect(cellError("items_0_qty")).toBeNull();
+    expect(cellError("items_1_item")).toBeNull();
+    expect(screen.getByTestId("form-error").textContent).toBe("items row 1: duplicate row id r1");
+  });
+
+  it("a hook's error without a field (details null) shows above the fields; one on a field goes on it", async () => {
+    await opened();
+    onWrite = () => specError(400, "ValidationError", "DocType 'Customer': validate: customers are closed today", null);
+    edit("email", "b@x.test");
+    fireEvent.click(screen.getByTestId("form-save"));
+    expect((await screen.findByTestId("form-error")).textContent).toBe("DocType 'Customer': validate: customers are closed today");
+    expect(fieldError("email")).toBeNull();
+    expect(view().dataset.dirty).toBe("1");
+    onWrite = () =>
+      specError(400, "ValidationError", "DocType 'Customer': validate: a customer needs a company email", [
+        { field: "email", row: null, child: null, code: "hook", message: "a customer needs a company email" },
+      ]);
+    fireEvent.click(screen.getByTestId("form-save"));
+    await waitFor(() => expect(fieldError("email")).toBe("a customer needs a company email"));
+    expect(screen.queryByTestId("form-error")).toBeNull();
+  });
+
+  it("a duplicate unique value (409 duplicate_value) goes on its field", async () => {
+    await opened();
+    onWrite = () =>
+      specError(409, "Conflict", "DocType 'Customer': field 'email': value \"b@x.test\" already exists", {
+        reason: "duplicate_value",
+        field: "email",
+        message: 'value "b@x.test" already exists',
+      });
+    edit("email", "b@x.test");
+    fireEvent.click(screen.getByTestId("form-save"));
+    await waitFor(() => expect(fieldError("email")).toBe('value "b@x.test" already exists'));
+    expect(screen.queryByTestId("form-error")).toBeNull();
+    expect(screen.queryByTestId("form-conflict")).toBeNull();
+  });
+
+  it("a duplicate name with prompt naming (409 duplicate_name) goes on the name field", async () => {
+    mount("/app/Customer/new", metaOf("Customer", { naming_rule: "prompt" }));
+    await screen.findByTestId("form-view");
+    onWrite = () =>
+      specError(409, "Conflict", "DocType 'Customer': a document named 'CUST-1' already exists", {
+        reason: "duplicate_name",
+        field: "name",
+        message: "a document named 'CUST-1' already exists",
+      });
+    edit("name", "CUST-1");
+    edit("customer_name", "Zenith");
+    fireEvent.click(screen.getByTestId("form-save"));
+    await waitFor(() => expect(fieldError("name")).toBe("a document named 'CUST-1' already exists"));
+    expect(writes()[0]).toMatchObject({ method: "POST", body: { name: "CUST-1", customer_name: "Zenith" } });
+    expect(screen.queryByTestId("form-error")).toBeNull();
+    expect(screen.queryByTestId("form-conflict")).toBeNull();
+    expect(screen.getByTestId("where").textContent).toBe("/app/Customer/new");
   });
 
   it("a required field left empty is refused before any request", async () => {

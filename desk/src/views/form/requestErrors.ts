@@ -1,6 +1,8 @@
-// How a refused request shows on the form: a stale `modified` is the edit conflict, a duplicate
-// prompted name goes on the name field, validation errors go on their fields (the rest above
-// them), anything else above the fields. docs/reference/desk.md, "Forms".
+// How a refused request shows on the form, read from the reply's structured details
+// (docs/reference/http-api.md, "Errors"), never from the English of its message: a 409 with
+// reason `stale` is the edit conflict; a duplicate name or unique value (`details.field`) goes on
+// that field when the form shows it; validation errors go on their fields (the rest above them);
+// anything else above the fields. docs/reference/desk.md, "Forms".
 import type { FormInstance } from "antd";
 import type { ApiError, DocTypeMeta } from "../../providers";
 import { mapServerErrors } from "../errors";
@@ -15,23 +17,32 @@ export interface ErrorTargets {
   setFormError: (message: string | null) => void;
 }
 
+/** The conflicts whose `details.field` names the field the user must change. */
+const ON_FIELD = new Set(["duplicate_name", "duplicate_value"]);
+
 export function showRequestError(e: unknown, { form, meta, promptName, setConflict, setFormError }: ErrorTargets): void {
   const err = e as Partial<ApiError> & { message?: string };
   const isConflict = err?.statusCode === 409 || err?.error === "Conflict";
-  // 409 also means "a unique value / this name already exists"; only a stale `modified` is
-  // the someone-else-changed-it conflict
-  if (isConflict && /modified by someone else/i.test(err?.message ?? "")) {
-    setConflict(true);
+  // the fields the form renders
+  const names = new Set(meta.fields.filter((f) => !f.hidden).map((f) => f.name));
+  if (promptName) names.add("name");
+  if (isConflict) {
+    // 409 also means "this name / unique value already exists"; only a stale `modified` is the
+    // someone-else-changed-it conflict
+    if (err.reason === "stale") {
+      setConflict(true);
+      return;
+    }
+    const field = err.conflictField;
+    if (err.reason && ON_FIELD.has(err.reason) && field && names.has(field)) {
+      form.setFields([{ name: field, errors: [err.conflictMessage ?? err.message ?? ""] }]);
+      setFormError(null);
+      return;
+    }
+    setFormError(err.message || "The request failed");
     return;
   }
-  if (isConflict && promptName && /document named .* already exists/i.test(err?.message ?? "")) {
-    form.setFields([{ name: "name", errors: [String(err.message).replace(/^DocType '[^']*': /, "")] }]);
-    return;
-  }
-  if (err?.statusCode === 400 || isConflict || err?.error === "ValidationError") {
-    // the fields the form renders
-    const names = new Set(meta.fields.filter((f) => !f.hidden).map((f) => f.name));
-    if (promptName) names.add("name");
+  if (err?.statusCode === 400 || err?.error === "ValidationError") {
     const mapped = mapServerErrors(
       { message: err.message ?? "Invalid document", errors: err.errors, rowErrors: err.rowErrors },
       names,

@@ -10,8 +10,7 @@
 #pragma once
 
 #include "m/core/cache.hpp"
-#include "m/core/database.hpp"
-#include "m/core/doctype.hpp"
+#include "m/core/credentials.hpp"
 #include "m/core/permissions.hpp"
 #include "m/core/values.hpp"
 #include "m/server/options.hpp"
@@ -46,7 +45,8 @@ class AuthService {
 public:
     /// `shared`: a cache every `m serve` process sees (Redis), for login rate limits and logout
     /// revocations across processes; null = this process only.
-    AuthService(const core::MetaRegistry& meta, core::Database& db, AuthOptions options,
+    /// `credentials`: the users, sessions and API keys (core/credentials.hpp).
+    AuthService(std::unique_ptr<core::CredentialStore> credentials, AuthOptions options,
                 core::Cache* shared = nullptr);
 
     /// Checks email/username + password. Throws Error{rate_limited} (too many attempts, with
@@ -78,7 +78,7 @@ public:
     core::Principal from_api_key(const std::string& key);
 
     /// Roles of a user, or Error{unauthenticated} when the user is missing or disabled.
-    std::vector<std::string> roles_of(core::Session& session, const std::string& user) const;
+    std::vector<std::string> roles_of(const std::string& user) const;
 
 private:
     TokenPair issue(const std::string& user, const std::vector<std::string>& roles,
@@ -89,8 +89,7 @@ private:
     /// One attempt for `key` against the shared fixed-window counter; false when over `max`.
     bool shared_allow(const std::string& key, std::size_t max) const;
 
-    const core::MetaRegistry& m_meta;
-    core::Database& m_db;
+    std::unique_ptr<core::CredentialStore> m_credentials;
     AuthOptions m_options;
     std::counting_semaphore<64> m_password_slots;
     RateLimiter m_per_account;

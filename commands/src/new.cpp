@@ -210,23 +210,50 @@ struct DoctypeOptions {
     std::string naming;
 };
 
-void new_doctype(const DoctypeOptions& o, const GlobalOptions& options) {
-    if (!core::is_valid_doctype_name(o.name)) {
-        throw Error(ErrorKind::validation,
-                    fmt::format("'{}' is not a valid DocType name: start with a capital letter, "
-                                "then letters, digits and single spaces",
-                                o.name));
+/// The select options of a --field spec: separated by '|', empty ones dropped.
+Json select_options(const std::string& opts) {
+    Json list = Json::array();
+    std::size_t start = 0;
+    while (start <= opts.size()) {
+        auto bar = opts.find('|', start);
+        std::string item = opts.substr(start, bar == std::string::npos ? bar : bar - start);
+        if (!item.empty()) list.push_back(item);
+        if (bar == std::string::npos) break;
+        start = bar + 1;
     }
-    core::Settings settings = load_settings_for(options);
-    fs::path app_dir = settings.project_root / "apps" / o.app;
-    if (!fs::exists(app_dir / "app.json")) {
-        throw Error(
-            ErrorKind::not_found,
-            fmt::format("app '{}' does not exist (create it with `m new app {}`)", o.app, o.app));
-    }
-    fs::path file = app_dir / "doctypes" / core::snake_case(o.name) / "doctype.json";
-    refuse_existing(file.parent_path(), "DocType folder");
+    return list;
+}
 
+/// One --field spec, name:type[:options], as a doctype.json field; the first three fields that
+/// fit in a list column are shown in the list view (`listed` counts them).
+Json field_of_spec(const std::string& spec, int& listed) {
+    auto c1 = spec.find(':');
+    if (c1 == std::string::npos) {
+        throw Error(ErrorKind::validation,
+                    fmt::format("--field '{}': expected name:type[:options]", spec));
+    }
+    Json f = Json::object();
+    f["name"] = spec.substr(0, c1);
+    auto c2 = spec.find(':', c1 + 1);
+    f["type"] = spec.substr(c1 + 1, c2 == std::string::npos ? std::string::npos : c2 - c1 - 1);
+    if (c2 != std::string::npos) {
+        std::string opts = spec.substr(c2 + 1);
+        if (f["type"] == "select") {
+            f["options"] = select_options(opts);
+        } else {
+            f["options"] = opts;
+        }
+    }
+    if (f["type"] != "table" && f["type"] != "json" && f["type"] != "text" &&
+        f["type"] != "password" && listed < 3) {
+        f["in_list_view"] = true;
+        ++listed;
+    }
+    return f;
+}
+
+/// The doctype.json of `m new doctype`: its flags, the --field specs and System's permissions.
+Json doctype_json(const DoctypeOptions& o) {
     Json dt = Json::object();
     dt["name"] = o.name;
     dt["module"] = o.app;
@@ -235,42 +262,7 @@ void new_doctype(const DoctypeOptions& o, const GlobalOptions& options) {
     if (o.child_table) dt["is_child_table"] = true;
     dt["fields"] = Json::array();
     int listed = 0;
-    for (const auto& spec : o.fields) {
-        // name:type[:options]; select options separated by '|'.
-        auto c1 = spec.find(':');
-        if (c1 == std::string::npos) {
-            throw Error(ErrorKind::validation,
-                        fmt::format("--field '{}': expected name:type[:options]", spec));
-        }
-        Json f = Json::object();
-        f["name"] = spec.substr(0, c1);
-        auto c2 = spec.find(':', c1 + 1);
-        f["type"] = spec.substr(c1 + 1, c2 == std::string::npos ? std::string::npos : c2 - c1 - 1);
-        if (c2 != std::string::npos) {
-            std::string opts = spec.substr(c2 + 1);
-            if (f["type"] == "select") {
-                Json list = Json::array();
-                std::size_t start = 0;
-                while (start <= opts.size()) {
-                    auto bar = opts.find('|', start);
-                    std::string item =
-                        opts.substr(start, bar == std::string::npos ? bar : bar - start);
-                    if (!item.empty()) list.push_back(item);
-                    if (bar == std::string::npos) break;
-                    start = bar + 1;
-                }
-                f["options"] = list;
-            } else {
-                f["options"] = opts;
-            }
-        }
-        if (f["type"] != "table" && f["type"] != "json" && f["type"] != "text" &&
-            f["type"] != "password" && listed < 3) {
-            f["in_list_view"] = true;
-            ++listed;
-        }
-        dt["fields"].push_back(f);
-    }
+    for (const auto& spec : o.fields) dt["fields"].push_back(field_of_spec(spec, listed));
     dt["permissions"] = {{"read", {"System"}},
                          {"write", {"System"}},
                          {"create", {"System"}},
@@ -279,27 +271,20 @@ void new_doctype(const DoctypeOptions& o, const GlobalOptions& options) {
         dt["permissions"]["submit"] = {"System"};
         dt["permissions"]["cancel"] = {"System"};
     }
-    std::string source = fs::relative(file, settings.project_root).generic_string();
-    // Check it as bootstrap would, together with the other DocTypes, before writing anything.
-    core::DocType parsed = core::parse_doctype(nlohmann::json::parse(dt.dump()), source, o.app);
-    auto apps = settings.apps_explicit ? settings.installed_apps
-                                       : core::discover_apps(settings.project_root);
-    core::MetaRegistry registry = core::load_metadata(settings.project_root, apps);
-    registry.add(parsed);
-    registry.check_references();
+    return dt;
+}
 
-    write_file(file, dt.dump(2) + "\n");
-    if (!o.child_table && !o.no_controller) {
-        // A controller skeleton that builds as is (`m build`); its hooks are no-ops until edited.
-        std::string id = core::snake_case(o.name);
-        std::string cls;
-        for (char c : o.name) {
-            if (c != ' ') cls += c;
-        }
-        write_file(
-            file.parent_path() / "controller.cpp",
-            fmt::format(
-                R"(// Business logic of the DocType {0}. `m build` compiles it; `m` calls the hooks in this
+/// A controller skeleton that builds as is (`m build`); its hooks are no-ops until edited.
+void write_controller_skeleton(const fs::path& dir, const std::string& doctype) {
+    std::string id = core::snake_case(doctype);
+    std::string cls;
+    for (char c : doctype) {
+        if (c != ' ') cls += c;
+    }
+    write_file(
+        dir / "controller.cpp",
+        fmt::format(
+            R"(// Business logic of the DocType {0}. `m build` compiles it; `m` calls the hooks in this
 // order on a save: validate, before_insert (new only), before_save, (write), after_insert (new
 // only), after_save. Throw m::Error(m::ErrorKind::validation, "...") to refuse; then nothing
 // is written. Delete the hooks you do not need.
@@ -324,8 +309,38 @@ public:
 
 M_CONTROLLER({2}, "{0}", {1})
 )",
-                o.name, cls, id));
+            doctype, cls, id));
+}
+
+void new_doctype(const DoctypeOptions& o, const GlobalOptions& options) {
+    if (!core::is_valid_doctype_name(o.name)) {
+        throw Error(ErrorKind::validation,
+                    fmt::format("'{}' is not a valid DocType name: start with a capital letter, "
+                                "then letters, digits and single spaces",
+                                o.name));
     }
+    core::Settings settings = load_settings_for(options);
+    fs::path app_dir = settings.project_root / "apps" / o.app;
+    if (!fs::exists(app_dir / "app.json")) {
+        throw Error(
+            ErrorKind::not_found,
+            fmt::format("app '{}' does not exist (create it with `m new app {}`)", o.app, o.app));
+    }
+    fs::path file = app_dir / "doctypes" / core::snake_case(o.name) / "doctype.json";
+    refuse_existing(file.parent_path(), "DocType folder");
+
+    const Json dt = doctype_json(o);
+    std::string source = fs::relative(file, settings.project_root).generic_string();
+    // Check it as bootstrap would, together with the other DocTypes, before writing anything.
+    core::DocType parsed = core::parse_doctype(nlohmann::json::parse(dt.dump()), source, o.app);
+    auto apps = settings.apps_explicit ? settings.installed_apps
+                                       : core::discover_apps(settings.project_root);
+    core::MetaRegistry registry = core::load_metadata(settings.project_root, apps);
+    registry.add(parsed);
+    registry.check_references();
+
+    write_file(file, dt.dump(2) + "\n");
+    if (!o.child_table && !o.no_controller) write_controller_skeleton(file.parent_path(), o.name);
     if (options.json) {
         print_json(Json{{"doctype", o.name}, {"path", file.string()}});
     } else {

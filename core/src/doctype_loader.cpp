@@ -138,38 +138,43 @@ private:
     std::string m_source;
 };
 
-Field parse_field(const json& j, const Checker& c, std::size_t index) {
+/// The field's name, refused when invalid, a reserved SQL word or a standard field's.
+std::string field_name(const json& j, const Checker& c, std::size_t index) {
     if (!j.is_object()) c.fail(fmt::format("fields[{}] must be an object", index));
     if (!j.contains("name") || !j.at("name").is_string()) {
         c.fail(fmt::format("fields[{}] has no \"name\"", index));
     }
-    Field f;
-    f.name = j.at("name").get<std::string>();
-    if (!is_valid_field_name(f.name)) {
-        c.fail_field(f.name, "invalid name: use lowercase letters, digits and '_', starting with a "
-                             "letter, at most 63 characters");
+    std::string name = j.at("name").get<std::string>();
+    if (!is_valid_field_name(name)) {
+        c.fail_field(name, "invalid name: use lowercase letters, digits and '_', starting with a "
+                           "letter, at most 63 characters");
     }
-    if (is_reserved_sql_word(f.name)) {
-        c.fail_field(f.name, "is a reserved SQL word; choose another name");
+    if (is_reserved_sql_word(name)) {
+        c.fail_field(name, "is a reserved SQL word; choose another name");
     }
     const auto& std_names = standard_field_names();
     const auto& child_names = child_standard_field_names();
-    if (std::find(std_names.begin(), std_names.end(), f.name) != std_names.end() ||
-        std::find(child_names.begin(), child_names.end(), f.name) != child_names.end()) {
-        c.fail_field(f.name, "is a standard field of every document and cannot be redefined");
+    if (std::find(std_names.begin(), std_names.end(), name) != std_names.end() ||
+        std::find(child_names.begin(), child_names.end(), name) != child_names.end()) {
+        c.fail_field(name, "is a standard field of every document and cannot be redefined");
     }
-    for (const auto& [key, _] : j.items()) {
-        if (!k_field_keys.count(key)) c.fail_field(f.name, fmt::format("unknown key '{}'", key));
-    }
-    const std::string ctx;
-    if (!j.contains("type") || !j.at("type").is_string()) c.fail_field(f.name, "missing \"type\"");
+    return name;
+}
+
+FieldType field_type(const json& j, const Checker& c, const std::string& name) {
+    if (!j.contains("type") || !j.at("type").is_string()) c.fail_field(name, "missing \"type\"");
     auto type_name = j.at("type").get<std::string>();
     auto type = parse_field_type(type_name);
     if (!type) {
-        c.fail_field(f.name, fmt::format("unknown type '{}' (known: {})", type_name,
-                                         fmt::join(field_type_names(), ", ")));
+        c.fail_field(name, fmt::format("unknown type '{}' (known: {})", type_name,
+                                       fmt::join(field_type_names(), ", ")));
     }
-    f.type = *type;
+    return *type;
+}
+
+/// The flags, limits and texts of a field; an error names the field.
+void read_field_properties(const json& j, const Checker& c, Field& f) {
+    const std::string ctx;
     f.label = c.get_string(j, "label", "", ctx);
     if (f.label.empty()) {
         f.label = f.name;
@@ -197,6 +202,11 @@ Field parse_field(const json& j, const Checker& c, std::size_t index) {
         c.fail_field(f.name, pos == std::string::npos ? msg : msg.substr(pos + 2));
     }
     if (j.contains("default")) f.default_value = j.at("default");
+}
+
+/// Limits that contradict each other, a pattern that is no regular expression, a type that
+/// cannot be unique.
+void check_field_limits(const Checker& c, const Field& f) {
     if (f.min && f.max && *f.min > *f.max) c.fail_field(f.name, "'min' is greater than 'max'");
     if (f.min_length && f.max_length && *f.min_length > *f.max_length) {
         c.fail_field(f.name, "'min_length' is greater than 'max_length'");
@@ -213,29 +223,36 @@ Field parse_field(const json& j, const Checker& c, std::size_t index) {
                      f.type == FieldType::password || f.type == FieldType::table)) {
         c.fail_field(f.name, fmt::format("type '{}' cannot be unique", to_string(f.type)));
     }
-    if (j.contains("options") && !j.at("options").is_null()) {
-        const json& o = j.at("options");
-        if (f.type == FieldType::select) {
-            if (o.is_array()) {
-                for (const auto& item : o) {
-                    if (!item.is_string()) c.fail_field(f.name, "select options must be strings");
-                    f.select_options.push_back(item.get<std::string>());
-                }
-            } else if (o.is_string()) {
-                // Frappe style: one option per line.
-                std::istringstream lines(o.get<std::string>());
-                for (std::string line; std::getline(lines, line);) {
-                    if (!line.empty()) f.select_options.push_back(line);
-                }
-            } else {
-                c.fail_field(f.name, "select options must be a list of strings");
+}
+
+/// 'options': the choices of a select (a list, or Frappe's one per line), else a DocType name.
+void read_field_options(const json& j, const Checker& c, Field& f) {
+    if (!j.contains("options") || j.at("options").is_null()) return;
+    const json& o = j.at("options");
+    if (f.type == FieldType::select) {
+        if (o.is_array()) {
+            for (const auto& item : o) {
+                if (!item.is_string()) c.fail_field(f.name, "select options must be strings");
+                f.select_options.push_back(item.get<std::string>());
             }
         } else if (o.is_string()) {
-            f.options = o.get<std::string>();
+            // Frappe style: one option per line.
+            std::istringstream lines(o.get<std::string>());
+            for (std::string line; std::getline(lines, line);) {
+                if (!line.empty()) f.select_options.push_back(line);
+            }
         } else {
-            c.fail_field(f.name, "'options' must be a string");
+            c.fail_field(f.name, "select options must be a list of strings");
         }
+    } else if (o.is_string()) {
+        f.options = o.get<std::string>();
+    } else {
+        c.fail_field(f.name, "'options' must be a string");
     }
+}
+
+/// What the type needs of 'options', and a select default among them.
+void check_field_options(const Checker& c, const Field& f) {
     if (f.type == FieldType::select && f.select_options.empty()) {
         c.fail_field(f.name, "a select field needs 'options' (a list of choices)");
     }
@@ -249,6 +266,19 @@ Field parse_field(const json& j, const Checker& c, std::size_t index) {
         c.fail_field(f.name, fmt::format("default '{}' is not one of the options",
                                          f.default_value.get<std::string>()));
     }
+}
+
+Field parse_field(const json& j, const Checker& c, std::size_t index) {
+    Field f;
+    f.name = field_name(j, c, index);
+    for (const auto& [key, _] : j.items()) {
+        if (!k_field_keys.count(key)) c.fail_field(f.name, fmt::format("unknown key '{}'", key));
+    }
+    f.type = field_type(j, c, f.name);
+    read_field_properties(j, c, f);
+    check_field_limits(c, f);
+    read_field_options(j, c, f);
+    check_field_options(c, f);
     return f;
 }
 
@@ -307,15 +337,10 @@ bool is_valid_app_name(std::string_view name) {
     return is_valid_field_name(name);
 }
 
-DocType parse_doctype(const json& j, const std::string& source, const std::string& app) {
-    Checker c(source);
-    if (!j.is_object()) c.fail("a DocType definition must be a JSON object");
-    for (const auto& [key, _] : j.items()) {
-        if (!k_top_keys.count(key)) c.fail(fmt::format("unknown key '{}'", key));
-    }
-    DocType dt;
-    dt.app = app;
-    dt.source_file = source;
+namespace {
+
+/// The DocType's own keys (name, flags, sorting, ui_meta), with their defaults.
+void read_doctype_properties(const json& j, const Checker& c, DocType& dt) {
     dt.name = c.get_string(j, "name", "", "");
     if (dt.name.empty()) c.fail("missing \"name\"");
     if (!is_valid_doctype_name(dt.name)) {
@@ -329,8 +354,12 @@ DocType parse_doctype(const json& j, const std::string& source, const std::strin
                            dt.name, dt.table_name()));
     }
     dt.label = c.get_string(j, "label", dt.name, "");
-    dt.module = c.get_string(j, "module", app, "");
-    const std::string naming_rule = c.get_string(j, "naming_rule", "uuid", "");
+    dt.module = c.get_string(j, "module", dt.app, "");
+    try {
+        dt.naming = NamingRule::parse(c.get_string(j, "naming_rule", "uuid", ""));
+    } catch (const Error& e) {
+        c.fail(e.what());
+    }
     dt.is_submittable = c.get_bool(j, "is_submittable", false, "");
     dt.is_child_table = c.get_bool(j, "is_child_table", false, "");
     dt.is_single = c.get_bool(j, "is_single", false, "");
@@ -353,29 +382,27 @@ DocType parse_doctype(const json& j, const std::string& source, const std::strin
         if (!j.at("ui_meta").is_object()) c.fail("'ui_meta' must be an object");
         dt.ui_meta = j.at("ui_meta");
     }
+}
 
-    if (j.contains("fields")) {
-        const json& fields = j.at("fields");
-        if (!fields.is_array()) c.fail("'fields' must be a list");
-        std::set<std::string> seen;
-        for (std::size_t i = 0; i < fields.size(); ++i) {
-            Field f = parse_field(fields[i], c, i);
-            if (!seen.insert(f.name).second) c.fail_field(f.name, "is defined twice");
-            if (dt.is_child_table && f.type == FieldType::table) {
-                c.fail_field(f.name, "a child table cannot contain another table field");
-            }
-            dt.fields.push_back(std::move(f));
+void read_fields(const json& j, const Checker& c, DocType& dt) {
+    if (!j.contains("fields")) return;
+    const json& fields = j.at("fields");
+    if (!fields.is_array()) c.fail("'fields' must be a list");
+    std::set<std::string> seen;
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+        Field f = parse_field(fields[i], c, i);
+        if (!seen.insert(f.name).second) c.fail_field(f.name, "is defined twice");
+        if (dt.is_child_table && f.type == FieldType::table) {
+            c.fail_field(f.name, "a child table cannot contain another table field");
         }
+        dt.fields.push_back(std::move(f));
     }
-    dt.finalize();
+}
 
-    // Naming rule.
-    try {
-        dt.naming = NamingRule::parse(naming_rule);
-    } catch (const Error& e) {
-        c.fail(e.what());
-    }
+/// A `field:<name>` naming rule names a field that can be a name.
+void check_naming_rule(const Checker& c, const DocType& dt) {
     if (dt.naming.kind == NamingRule::Kind::field) {
+        const std::string naming_rule = dt.naming.text();
         const std::string& target = dt.naming.argument;
         const Field* f = dt.find(target);
         if (!f || f->standard) {
@@ -387,71 +414,93 @@ DocType parse_doctype(const json& j, const std::string& source, const std::strin
                                naming_rule, target, to_string(f->type)));
         }
     }
+}
 
+/// 'permissions': action -> the roles that may do it.
+void read_permissions(const json& j, const Checker& c, DocType& dt) {
+    if (!j.contains("permissions") || j.at("permissions").is_null()) return;
+    const json& perms = j.at("permissions");
+    if (!perms.is_object()) c.fail("'permissions' must be an object of action -> roles");
+    for (const auto& [action, roles] : perms.items()) {
+        if (!k_actions.count(action)) {
+            c.fail(fmt::format("permissions: unknown action '{}' (use read, write, create, "
+                               "delete, submit, cancel)",
+                               action));
+        }
+        if (!roles.is_array())
+            c.fail(fmt::format("permissions.{} must be a list of roles", action));
+        std::vector<std::string> list;
+        for (const auto& r : roles) {
+            if (!r.is_string() || r.get<std::string>().empty()) {
+                c.fail(fmt::format("permissions.{}: roles must be non-empty strings", action));
+            }
+            list.push_back(r.get<std::string>());
+        }
+        dt.permissions[action] = std::move(list);
+    }
+}
+
+/// One entry of 'indexes': a list of fields, or {"fields": [...], "unique": bool}.
+IndexDef read_index(const json& item, std::size_t i, const Checker& c, const DocType& dt) {
+    IndexDef def;
+    const json* fields = nullptr;
+    if (item.is_array()) {
+        fields = &item;
+    } else if (item.is_object()) {
+        for (const auto& [key, _] : item.items()) {
+            if (key != "fields" && key != "unique") {
+                c.fail(fmt::format("indexes[{}]: unknown key '{}'", i, key));
+            }
+        }
+        if (!item.contains("fields")) c.fail(fmt::format("indexes[{}] has no 'fields'", i));
+        fields = &item.at("fields");
+        def.unique = c.get_bool(item, "unique", false, fmt::format("indexes[{}]: ", i));
+    } else {
+        c.fail(fmt::format("indexes[{}] must be a list of fields or an object", i));
+    }
+    if (!fields->is_array() || fields->empty()) {
+        c.fail(fmt::format("indexes[{}]: 'fields' must be a non-empty list", i));
+    }
+    for (const auto& fname : *fields) {
+        if (!fname.is_string()) c.fail(fmt::format("indexes[{}]: field names must be strings", i));
+        std::string name = fname.get<std::string>();
+        const Field* f = dt.find(name);
+        if (!f) c.fail(fmt::format("indexes[{}]: unknown field '{}'", i, name));
+        if (!f->has_column()) {
+            c.fail(fmt::format("indexes[{}]: table field '{}' cannot be indexed", i, name));
+        }
+        def.fields.push_back(std::move(name));
+    }
+    return def;
+}
+
+void read_indexes(const json& j, const Checker& c, DocType& dt) {
+    if (!j.contains("indexes") || j.at("indexes").is_null()) return;
+    const json& idx = j.at("indexes");
+    if (!idx.is_array()) c.fail("'indexes' must be a list");
+    for (std::size_t i = 0; i < idx.size(); ++i) dt.indexes.push_back(read_index(idx[i], i, c, dt));
+}
+
+} // namespace
+
+DocType parse_doctype(const json& j, const std::string& source, const std::string& app) {
+    Checker c(source);
+    if (!j.is_object()) c.fail("a DocType definition must be a JSON object");
+    for (const auto& [key, _] : j.items()) {
+        if (!k_top_keys.count(key)) c.fail(fmt::format("unknown key '{}'", key));
+    }
+    DocType dt;
+    dt.app = app;
+    dt.source_file = source;
+    read_doctype_properties(j, c, dt);
+    read_fields(j, c, dt);
+    dt.finalize();
+    check_naming_rule(c, dt);
     check_field_ref(dt, c, "title_field", dt.title_field);
     check_field_ref(dt, c, "sort_field", dt.sort_field);
     check_field_ref(dt, c, "rls_field", dt.rls_field);
-
-    if (j.contains("permissions") && !j.at("permissions").is_null()) {
-        const json& perms = j.at("permissions");
-        if (!perms.is_object()) c.fail("'permissions' must be an object of action -> roles");
-        for (const auto& [action, roles] : perms.items()) {
-            if (!k_actions.count(action)) {
-                c.fail(fmt::format("permissions: unknown action '{}' (use read, write, create, "
-                                   "delete, submit, cancel)",
-                                   action));
-            }
-            if (!roles.is_array())
-                c.fail(fmt::format("permissions.{} must be a list of roles", action));
-            std::vector<std::string> list;
-            for (const auto& r : roles) {
-                if (!r.is_string() || r.get<std::string>().empty()) {
-                    c.fail(fmt::format("permissions.{}: roles must be non-empty strings", action));
-                }
-                list.push_back(r.get<std::string>());
-            }
-            dt.permissions[action] = std::move(list);
-        }
-    }
-
-    if (j.contains("indexes") && !j.at("indexes").is_null()) {
-        const json& idx = j.at("indexes");
-        if (!idx.is_array()) c.fail("'indexes' must be a list");
-        for (std::size_t i = 0; i < idx.size(); ++i) {
-            IndexDef def;
-            const json& item = idx[i];
-            const json* fields = nullptr;
-            if (item.is_array()) {
-                fields = &item;
-            } else if (item.is_object()) {
-                for (const auto& [key, _] : item.items()) {
-                    if (key != "fields" && key != "unique") {
-                        c.fail(fmt::format("indexes[{}]: unknown key '{}'", i, key));
-                    }
-                }
-                if (!item.contains("fields")) c.fail(fmt::format("indexes[{}] has no 'fields'", i));
-                fields = &item.at("fields");
-                def.unique = c.get_bool(item, "unique", false, fmt::format("indexes[{}]: ", i));
-            } else {
-                c.fail(fmt::format("indexes[{}] must be a list of fields or an object", i));
-            }
-            if (!fields->is_array() || fields->empty()) {
-                c.fail(fmt::format("indexes[{}]: 'fields' must be a non-empty list", i));
-            }
-            for (const auto& fname : *fields) {
-                if (!fname.is_string())
-                    c.fail(fmt::format("indexes[{}]: field names must be strings", i));
-                std::string name = fname.get<std::string>();
-                const Field* f = dt.find(name);
-                if (!f) c.fail(fmt::format("indexes[{}]: unknown field '{}'", i, name));
-                if (!f->has_column()) {
-                    c.fail(fmt::format("indexes[{}]: table field '{}' cannot be indexed", i, name));
-                }
-                def.fields.push_back(std::move(name));
-            }
-            dt.indexes.push_back(std::move(def));
-        }
-    }
+    read_permissions(j, c, dt);
+    read_indexes(j, c, dt);
     return dt;
 }
 

@@ -65,6 +65,67 @@ Json coerce_for_filter(const DocType& dt, const Field& f, const Json& v) {
     }
 }
 
+/// Frappe's "a,b,c" form of an in / not_in list.
+Json comma_list(const std::string& s) {
+    Json list = Json::array();
+    std::string item;
+    for (char c : s + ",") {
+        if (c == ',') {
+            if (!item.empty()) list.push_back(item);
+            item.clear();
+        } else if (!(item.empty() && c == ' ')) {
+            item += c;
+        }
+    }
+    return list;
+}
+
+/// What a filter of operator `op` compares with, coerced to the field's type.
+Json filter_value(const DocType& dt, const Field& f, const std::string& field,
+                  const std::string& op_name, FilterOp op, const Json& value, bool has_value) {
+    switch (op) {
+    case FilterOp::is_null:
+    case FilterOp::is_not_null:
+        return nullptr;
+    case FilterOp::in:
+    case FilterOp::not_in: {
+        const Json list = value.is_string() ? comma_list(value.get<std::string>()) : value;
+        if (!list.is_array() || list.empty()) {
+            throw Error(ErrorKind::validation,
+                        fmt::format("DocType '{}': filter on '{}': '{}' needs a non-empty list",
+                                    dt.name, field, op_name));
+        }
+        Json out = Json::array();
+        for (const auto& item : list) out.push_back(coerce_for_filter(dt, f, item));
+        return out;
+    }
+    case FilterOp::between:
+        if (!value.is_array() || value.size() != 2) {
+            throw Error(ErrorKind::validation,
+                        fmt::format("DocType '{}': filter on '{}': 'between' needs [low, high]",
+                                    dt.name, field));
+        }
+        return Json::array(
+            {coerce_for_filter(dt, f, value[0]), coerce_for_filter(dt, f, value[1])});
+    case FilterOp::like:
+    case FilterOp::not_like:
+        if (!value.is_string()) {
+            throw Error(ErrorKind::validation,
+                        fmt::format("DocType '{}': filter on '{}': '{}' needs a string pattern",
+                                    dt.name, field, op_name));
+        }
+        return value;
+    default:
+        if (!has_value || value.is_null()) {
+            throw Error(ErrorKind::validation,
+                        fmt::format("DocType '{}': filter on '{}': '{}' needs a value (use is_null "
+                                    "to match empty fields)",
+                                    dt.name, field, op_name));
+        }
+        return coerce_for_filter(dt, f, value);
+    }
+}
+
 Filter make_filter(const DocType& dt, const std::string& field, const std::string& op_name,
                    const Json& value, bool has_value) {
     const Field& f = field_for(dt, field, "filter");
@@ -103,63 +164,7 @@ Filter make_filter(const DocType& dt, const std::string& field, const std::strin
                     fmt::format("DocType '{}': json field '{}' only supports is_null/is_not_null",
                                 dt.name, field));
     }
-    switch (out.op) {
-    case FilterOp::is_null:
-    case FilterOp::is_not_null:
-        out.value = nullptr;
-        break;
-    case FilterOp::in:
-    case FilterOp::not_in: {
-        Json list = value;
-        if (value.is_string()) {
-            // Frappe accepts "a,b,c".
-            list = Json::array();
-            std::string s = value.get<std::string>(), item;
-            for (char c : s + ",") {
-                if (c == ',') {
-                    if (!item.empty()) list.push_back(item);
-                    item.clear();
-                } else if (!(item.empty() && c == ' ')) {
-                    item += c;
-                }
-            }
-        }
-        if (!list.is_array() || list.empty()) {
-            throw Error(ErrorKind::validation,
-                        fmt::format("DocType '{}': filter on '{}': '{}' needs a non-empty list",
-                                    dt.name, field, op_name));
-        }
-        out.value = Json::array();
-        for (const auto& item : list) out.value.push_back(coerce_for_filter(dt, f, item));
-        break;
-    }
-    case FilterOp::between:
-        if (!value.is_array() || value.size() != 2) {
-            throw Error(ErrorKind::validation,
-                        fmt::format("DocType '{}': filter on '{}': 'between' needs [low, high]",
-                                    dt.name, field));
-        }
-        out.value =
-            Json::array({coerce_for_filter(dt, f, value[0]), coerce_for_filter(dt, f, value[1])});
-        break;
-    case FilterOp::like:
-    case FilterOp::not_like:
-        if (!value.is_string()) {
-            throw Error(ErrorKind::validation,
-                        fmt::format("DocType '{}': filter on '{}': '{}' needs a string pattern",
-                                    dt.name, field, op_name));
-        }
-        out.value = value;
-        break;
-    default:
-        if (!has_value || value.is_null()) {
-            throw Error(ErrorKind::validation,
-                        fmt::format("DocType '{}': filter on '{}': '{}' needs a value (use is_null "
-                                    "to match empty fields)",
-                                    dt.name, field, op_name));
-        }
-        out.value = coerce_for_filter(dt, f, value);
-    }
+    out.value = filter_value(dt, f, field, op_name, out.op, value, has_value);
     return out;
 }
 

@@ -12,6 +12,7 @@ scripts/setup.sh
 tests/server/openapi/setup.sh # the OpenAPI 3.1 validator of the server tests (npm ci)
 scripts/desk.sh # the Desk: npm ci + vite build (its unit and browser tests run in ctest)
 scripts/check-format.sh # fails fast, before the long build
+scripts/check-size.sh
 cmake -S . -B build/test -DCMAKE_BUILD_TYPE=Debug -DM_WERROR=ON >/dev/null
 cmake --build build/test -j2
 

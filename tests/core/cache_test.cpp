@@ -1,5 +1,5 @@
 // The in-process cache against the Cache port's contract (tests/support/cache_contract.hpp);
-// tests/redis/redis_cache_test.cpp runs the same contract on Redis.
+// tests/adapters/redis/redis_cache_test.cpp runs the same contract on Redis.
 #include "cache_contract.hpp"
 
 TEST_CASE("memory cache keeps the Cache contract", "[cache]") {

@@ -8,8 +8,10 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <functional>
 #include <mutex>
 #include <sys/wait.h>
@@ -218,6 +220,30 @@ inline json body_of(const httplib::Result& r) {
             REQUIRE(e_.contains("details"));                                                       \
         }                                                                                          \
     } while (false)
+
+/// Percent-encodes a query value or path segment.
+inline std::string url_encode(const std::string& s) {
+    std::string out;
+    for (unsigned char c : s) {
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+            out += static_cast<char>(c);
+        } else {
+            char buf[4];
+            std::snprintf(buf, sizeof buf, "%%%02X", c);
+            out += buf;
+        }
+    }
+    return out;
+}
+
+/// Creates a document through the API (fails the test unless it is 201) and returns it.
+inline json create(httplib::Client& c, const std::string& token, const std::string& doctype,
+                   const json& body) {
+    auto r = c.Post(("/api/v1/" + url_encode(doctype)).c_str(), bearer(token), body.dump(),
+                    "application/json");
+    REQUIRE_STATUS(r, 201);
+    return json::parse(r->body);
+}
 
 /// Reads a live stream on its own connection and collects its events.
 class StreamReader {
